@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "FFCConsole",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "ffc", targets: ["FFCConsole"]),
+        .library(name: "FFCEngine", targets: ["FFCEngine"]),
+        .library(name: "LRUCache", targets: ["LRUCache"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    ],
+    targets: [
+        // Libraries
+        .target(name: "LRUCache"),
+        .target(
+            name: "FFCEngine",
+            dependencies: ["LRUCache", "CLMDB", "COpenBLAS", "CJPEG"]
+        ),
+
+        // C wrappers: a module map plus a shim header for what Swift cannot import.
+        .systemLibrary(name: "CNcurses", providers: [.apt(["libncurses-dev"])]),
+        .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
+        .systemLibrary(
+            name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // A real C target: libjpeg reports errors by longjmp, which Swift cannot do.
+        .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png")]),
+
+        // Executables
+        .executableTarget(
+            name: "FFCConsole",
+            dependencies: [
+                "FFCEngine", "LRUCache", "CNcurses",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // Tests
+        .testTarget(name: "FFCEngineTests", dependencies: ["FFCEngine"], resources: [.copy("Fixtures")]),
+    ]
+)

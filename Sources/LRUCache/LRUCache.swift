@@ -1,0 +1,1 @@
+// LRUCache: identity → slot map with journaled operations and rollback.
