@@ -1,10 +1,10 @@
 // Evaluation: the one file here that calls OpenBLAS — cosine-score blocks for identification.
 import COpenBLAS
 
-enum ScoreGEMM {
+public enum ScoreGEMM {
     /// scores (rows × cols, row-major) = a (rows × dim) · bᵀ where b is (cols × dim); FP32 sgemm.
     /// - Complexity: 2 · rows · cols · dim floating-point operations.
-    static func scores(
+    public static func scores(
         _ a: UnsafePointer<Float>, rows: Int, _ b: UnsafePointer<Float>, cols: Int, dim: Int,
         into scores: UnsafeMutablePointer<Float>
     ) {
