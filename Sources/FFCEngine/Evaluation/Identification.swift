@@ -297,15 +297,11 @@ private struct Scan {
                                         topIndex = c
                                     }
                                 }
-                            } else {
-                                for c in 0..<columns {
-                                    let v = row[c]
-                                    imp[min(max(Int((v + 1) * halfBins), 0), bins - 1)] &+= 1
-                                    if v > top {
-                                        top = v
-                                        topIndex = c
-                                    }
-                                }
+                            } else if let (rowTop, c) = scanImpostorRow(
+                                row, columns, imp, halfBins: halfBins, bins: bins, above: top)
+                            {
+                                top = rowTop
+                                topIndex = c
                             }
                             if topIndex >= 0 {
                                 bsp[i] = top
@@ -324,4 +320,38 @@ private struct Scan {
             }
         }
     }
+}
+
+/// Bins every score of a distractor row as an impostor and returns the row's best score and
+/// its first column when that beats `above` (the index is looked up by a second pass, rare once
+/// a probe has seen a few blocks). Four running maxima keep the loop free of a long dependency.
+/// - Complexity: O(n).
+@inline(__always)
+private func scanImpostorRow(
+    _ row: UnsafePointer<Float>, _ n: Int, _ imp: UnsafeMutablePointer<UInt32>, halfBins: Float, bins: Int,
+    above: Float
+) -> (Float, Int)? {
+    @inline(__always) func bin(_ v: Float) -> Int { min(max(Int((v + 1) * halfBins), 0), bins - 1) }
+    var t0 = -Float.infinity, t1 = t0, t2 = t0, t3 = t0
+    var c = 0
+    while c + 4 <= n {
+        let v0 = row[c], v1 = row[c + 1], v2 = row[c + 2], v3 = row[c + 3]
+        t0 = max(t0, v0)
+        t1 = max(t1, v1)
+        t2 = max(t2, v2)
+        t3 = max(t3, v3)
+        imp[bin(v0)] &+= 1
+        imp[bin(v1)] &+= 1
+        imp[bin(v2)] &+= 1
+        imp[bin(v3)] &+= 1
+        c += 4
+    }
+    while c < n {
+        t0 = max(t0, row[c])
+        imp[bin(row[c])] &+= 1
+        c += 1
+    }
+    let top = max(max(t0, t1), max(t2, t3))
+    guard top > above, let first = (0..<n).first(where: { row[$0] == top }) else { return nil }
+    return (top, first)
 }
