@@ -57,9 +57,10 @@ struct EvalVerify: ParsableCommand {
             folds applied to the tenth; TAR at FAR 1e-1…1e-4 as far as the impostor pairs allow.
 
             Pairs come from one of:
-              --pairs FILE with rows `i j same` (rows of the embeddings matrix),
+              --pairs FILE with rows `i j same` (rows of the embeddings matrix; without --keys),
               --pairs FILE with rows `keyA keyB same` plus --keys KEYS (row r of the matrix is the
-                r-th line of KEYS, as `ffc embed` writes it; `ffc synth` writes such pairs files),
+                r-th line of KEYS, e.g. a database's kv file; `ffc synth` writes such pairs files
+                with zero-padded numeric keys, which count as keys whenever --keys is given),
               --pairs pairs.txt in LFW form plus --keys KEYS holding each image's path relative to
                 the LFW folder (name/name_0001.jpg),
               --bin SET.bin (insightface lfw.bin, cfp_fp.bin …): the embeddings' rows are the
@@ -79,7 +80,7 @@ struct EvalVerify: ParsableCommand {
     @Option(help: "Pairs file form: auto, index, keys or lfw.")
     var pairsFormat: String = "auto"
 
-    @Option(help: "Key list: one key (or image path) per embedding row, for keys/LFW pairs.")
+    @Option(help: "Key list for keys/LFW pairs: one key (or image path) per embedding row, the first field of each line (a kv file works).")
     var keys: String?
 
     @Option(name: .customLong("bin"), help: "An insightface verification .bin whose images the embedding rows are, in order.")
@@ -145,7 +146,9 @@ struct EvalVerify: ParsableCommand {
             }
             format = f
         }
-        let list = try PairList.read(path: pairs, format: format)
+        var list = try PairList.read(path: pairs, format: format)
+        // `ffc synth` keys are zero-padded numbers: with a key list, numbers are keys, not rows.
+        if format == nil, keys != nil, list.format == .index { list.format = .keys }
         if list.format == .index { return try list.indexPairs() }
         guard let keys else {
             throw EvalInputError(description: "\(pairs) names images by key (\(list.format.rawValue) form): give --keys with one key per embedding row")

@@ -54,3 +54,16 @@ import Testing
         }
     }
 }
+
+@Suite struct SynthPairsTests {
+    @Test func zeroPaddedSynthKeysResolveThroughTheKvOrder() throws {
+        let p = NSTemporaryDirectory() + "synth-\(UUID().uuidString)_pairs.txt"
+        try "00000003 00000001 1\n00000000 00000002 0\n".write(toFile: p, atomically: true, encoding: .utf8)
+        defer { unlink(p) }
+        var list = try PairList.read(path: p)
+        #expect(list.format == .index, "numeric keys look like row numbers until a key list says otherwise")
+        list.format = .keys
+        let kvOrder = ["00000002", "00000003", "00000000", "00000001"]
+        #expect(try list.keyPairs(keys: kvOrder) == [VerificationPair(1, 3, same: true), VerificationPair(2, 0, same: false)])
+    }
+}
