@@ -53,6 +53,7 @@ struct BenchEval: ParsableCommand {
         let block = randomUnitRows(cols, seed: 2)
         var scores = [Float](repeating: 0, count: p * cols)
         var gemmGflops: [Double] = [], pairsPerSecond: [Double] = [], totalPairsPerSecond: [Double] = []
+        var scanNanosecondsPerPair: [Double] = []
         for _ in 0..<r {
             let t = Date()
             var done = 0
@@ -75,6 +76,7 @@ struct BenchEval: ParsableCommand {
                 blockRows: blockRows)
             let pairs = Double(result.scoredPairs)
             pairsPerSecond.append(pairs / (result.gemmSeconds + result.scanSeconds))
+            scanNanosecondsPerPair.append(result.scanSeconds / pairs * 1e9)
             totalPairsPerSecond.append(pairs / (result.gemmSeconds + result.scanSeconds + result.readSeconds))
         }
         let sgemm = median(gemmGflops)
@@ -88,6 +90,7 @@ struct BenchEval: ParsableCommand {
             [
                 "row": "identify (ffc)", "size": size, "pairs_per_second": ours, "gflops": oursGflops,
                 "share_of_sgemm": oursGflops / sgemm, "pairs_per_second_with_generation": median(totalPairsPerSecond),
+                "scan_ns_per_pair": median(scanNanosecondsPerPair),
                 "load": load,
             ],
         ]
@@ -108,7 +111,7 @@ struct BenchEval: ParsableCommand {
         }
         print(["row".padding(18), "size P×D×d".padding(22), "pairs/s".padding(12), " GFLOP/s"].joined(separator: " "))
         line("sgemm", size, "-", sgemm, "blocks of \(cols)")
-        line("identify (ffc)", size, String(format: "%.3e", ours), oursGflops, String(format: "%.0f%% of sgemm", 100 * oursGflops / sgemm))
+        line("identify (ffc)", size, String(format: "%.3e", ours), oursGflops, String(format: "%.0f%% of sgemm; scan %.2f ns/pair", 100 * oursGflops / sgemm, median(scanNanosecondsPerPair)))
         if let numpy {
             line("identify (numpy)", size, String(format: "%.3e", numpy), numpy * 2 * Double(dim) / 1e9, String(format: "ffc/numpy %.2f×", ours / numpy))
         } else {
