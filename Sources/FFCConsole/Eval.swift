@@ -41,7 +41,9 @@ func readLabels(_ path: String) throws -> [Int] {
     for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
         let t = line.trimmingCharacters(in: .whitespaces)
         if t.isEmpty { continue }
-        guard let v = Int(t) else { throw EvalInputError(description: "\(path):\(i + 1): '\(t)' is not an integer label") }
+        guard let v = Int(t) else {
+            throw EvalInputError(description: "\(path):\(i + 1): '\(t)' is not an integer label")
+        }
         out.append(v)
     }
     return out
@@ -71,7 +73,10 @@ struct EvalVerify: ParsableCommand {
     @Option(help: "Embeddings: float32 .npy of shape (n, d), one row per image.")
     var embeddings: String
 
-    @Option(help: "Embeddings of the horizontally mirrored images (same rows); summed with --embeddings before normalising, as arcface_torch's flip test.")
+    @Option(
+        help:
+            "Embeddings of the horizontally mirrored images (same rows); summed with --embeddings before normalising, as arcface_torch's flip test."
+    )
     var flipEmbeddings: String?
 
     @Option(help: "Pairs file (index, keys or LFW form; see --pairs-format).")
@@ -80,10 +85,15 @@ struct EvalVerify: ParsableCommand {
     @Option(help: "Pairs file form: auto, index, keys or lfw.")
     var pairsFormat: String = "auto"
 
-    @Option(help: "Key list for keys/LFW pairs: one key (or image path) per embedding row, the first field of each line (a kv file works).")
+    @Option(
+        help:
+            "Key list for keys/LFW pairs: one key (or image path) per embedding row, the first field of each line (a kv file works)."
+    )
     var keys: String?
 
-    @Option(name: .customLong("bin"), help: "An insightface verification .bin whose images the embedding rows are, in order.")
+    @Option(
+        name: .customLong("bin"),
+        help: "An insightface verification .bin whose images the embedding rows are, in order.")
     var binFile: String?
 
     @Option(help: "Number of folds.")
@@ -100,14 +110,19 @@ struct EvalVerify: ParsableCommand {
         if let flip = flipEmbeddings {
             let f = try readMatrix(flip)
             guard f.rows == m.rows, f.dim == m.dim else {
-                throw EvalInputError(description: "\(flip): shape (\(f.rows), \(f.dim)) differs from \(embeddings)'s (\(m.rows), \(m.dim))")
+                throw EvalInputError(
+                    description:
+                        "\(flip): shape (\(f.rows), \(f.dim)) differs from \(embeddings)'s (\(m.rows), \(m.dim))")
             }
             m.values = Verification.flipAugmented(m.values, mirrored: f.values)
         }
         let pairList = try resolvePairs(rows: m.rows)
         let r = try Verification.evaluate(embeddings: m.values, dim: m.dim, pairs: pairList, folds: folds)
         if let roc {
-            let csv = "threshold,fpr,tpr\n" + r.roc.map { "\($0.threshold),\($0.falseAcceptRate),\($0.trueAcceptRate)" }.joined(separator: "\n") + "\n"
+            let csv =
+                "threshold,fpr,tpr\n"
+                + r.roc.map { "\($0.threshold),\($0.falseAcceptRate),\($0.trueAcceptRate)" }.joined(separator: "\n")
+                + "\n"
             try AtomicFile.write(Array(csv.utf8), to: roc)
         }
         if json {
@@ -124,7 +139,9 @@ struct EvalVerify: ParsableCommand {
         print(String(format: "accuracy     %.4f ± %.4f", r.accuracyMean, r.accuracyStd))
         print(String(format: "threshold    %.4f (squared distance; cosine %.4f)", r.threshold, 1 - r.threshold / 2))
         for t in r.tarAtFar {
-            print(String(format: "TAR@FAR=%-6g %.4f ± %.4f (FAR reached %.2e)", t.farTarget, t.tarMean, t.tarStd, t.farMean))
+            print(
+                String(
+                    format: "TAR@FAR=%-6g %.4f ± %.4f (FAR reached %.2e)", t.farTarget, t.tarMean, t.tarStd, t.farMean))
         }
     }
 
@@ -132,7 +149,8 @@ struct EvalVerify: ParsableCommand {
         if let binFile {
             let set = try InsightfaceBin.read(path: binFile)
             guard set.images.count == rows else {
-                throw EvalInputError(description: "\(binFile) holds \(set.images.count) images but \(embeddings) has \(rows) rows")
+                throw EvalInputError(
+                    description: "\(binFile) holds \(set.images.count) images but \(embeddings) has \(rows) rows")
             }
             return set.pairs
         }
@@ -151,7 +169,10 @@ struct EvalVerify: ParsableCommand {
         if format == nil, keys != nil, list.format == .index { list.format = .keys }
         if list.format == .index { return try list.indexPairs() }
         guard let keys else {
-            throw EvalInputError(description: "\(pairs) names images by key (\(list.format.rawValue) form): give --keys with one key per embedding row")
+            throw EvalInputError(
+                description:
+                    "\(pairs) names images by key (\(list.format.rawValue) form): give --keys with one key per embedding row"
+            )
         }
         let keyList = try String(contentsOfFile: keys, encoding: .utf8).split(separator: "\n").map {
             String($0.split(separator: " ").first ?? "")
@@ -211,7 +232,9 @@ struct EvalIdentify: ParsableCommand {
         if let distractors {
             let file = try NPYFile(path: distractors)
             guard file.shape.count == 2, file.dtype == .float32 else {
-                throw EvalInputError(description: "\(distractors): expected a float32 (n, d) matrix, found \(file.dtype.rawValue) \(file.shape)")
+                throw EvalInputError(
+                    description:
+                        "\(distractors): expected a float32 (n, d) matrix, found \(file.dtype.rawValue) \(file.shape)")
             }
             source = file
         } else {
@@ -227,15 +250,23 @@ struct EvalIdentify: ParsableCommand {
                 "probes": r.probeCount, "gallery": r.galleryCount, "distractors": r.distractorCount,
                 "rank1": r.rank1, "genuine_scores": r.genuineCount, "impostor_scores": r.impostorCount,
                 "seconds": seconds, "pairs_per_second": Double(r.scoredPairs) / seconds,
-                "tar_at_far": r.tarAtFar.map { ["far": $0.farTarget, "threshold": $0.threshold, "far_reached": $0.far, "tar": $0.tar] },
+                "tar_at_far": r.tarAtFar.map {
+                    ["far": $0.farTarget, "threshold": $0.threshold, "far_reached": $0.far, "tar": $0.tar]
+                },
             ])
             return
         }
         print("probes \(r.probeCount), gallery \(r.galleryCount), distractors \(r.distractorCount), \(p.dim)-d")
         print(String(format: "rank-1       %.4f", r.rank1))
         for t in r.tarAtFar {
-            print(String(format: "TAR@FAR=%-6g %.4f (threshold %.4f, FAR reached %.2e)", t.farTarget, t.tar, t.threshold, t.far))
+            print(
+                String(
+                    format: "TAR@FAR=%-6g %.4f (threshold %.4f, FAR reached %.2e)", t.farTarget, t.tar, t.threshold,
+                    t.far))
         }
-        print(String(format: "scored %d pairs in %.2f s (%.3g pairs/s)", r.scoredPairs, seconds, Double(r.scoredPairs) / seconds))
+        print(
+            String(
+                format: "scored %d pairs in %.2f s (%.3g pairs/s)", r.scoredPairs, seconds,
+                Double(r.scoredPairs) / seconds))
     }
 }

@@ -116,7 +116,8 @@ public enum IdentificationError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .shape(let what, let values, let dim): return "\(what): \(values) values are not whole \(dim)-d rows"
         case .labelCount(let what, let labels, let rows): return "\(what): \(labels) labels for \(rows) embeddings"
-        case .dimMismatch(let what, let dim, let expected): return "\(what): embeddings are \(dim)-d, expected \(expected)-d"
+        case .dimMismatch(let what, let dim, let expected):
+            return "\(what): embeddings are \(dim)-d, expected \(expected)-d"
         }
     }
 }
@@ -133,7 +134,9 @@ public enum Identification {
         distractors: any DistractorSource, dim: Int, normalize: Bool = true, blockRows: Int = 4096
     ) throws -> IdentificationResult {
         for (what, values, labels) in [("probes", probes, probeLabels), ("gallery", gallery, galleryLabels)] {
-            guard dim > 0, values.count % dim == 0 else { throw IdentificationError.shape(what: what, values: values.count, dim: dim) }
+            guard dim > 0, values.count % dim == 0 else {
+                throw IdentificationError.shape(what: what, values: values.count, dim: dim)
+            }
             guard labels.count == values.count / dim else {
                 throw IdentificationError.labelCount(what: what, labels: labels.count, rows: values.count / dim)
             }
@@ -141,7 +144,9 @@ public enum Identification {
         guard distractors.count == 0 || distractors.dim == dim else {
             throw IdentificationError.dimMismatch(what: "distractors", dim: distractors.dim, expected: dim)
         }
-        let p = probeLabels.count, g = galleryLabels.count, dCount = distractors.count
+        let p = probeLabels.count
+        let g = galleryLabels.count
+        let dCount = distractors.count
         var probeRows = probes
         var galleryRows = gallery
         if normalize {
@@ -152,9 +157,13 @@ public enum Identification {
         var scan = Scan(probes: p, bins: histogramBins)
         var scores = [Float](repeating: 0, count: p * min(block, max(g, dCount, 1)))
         var candidates = [Float](repeating: 0, count: min(block, max(g, dCount, 1)) * dim)
-        var gemmSeconds = 0.0, scanSeconds = 0.0, readSeconds = 0.0
+        var gemmSeconds = 0.0
+        var scanSeconds = 0.0
+        var readSeconds = 0.0
         let clock = ContinuousClock()
-        func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
+        func seconds(_ d: Duration) -> Double {
+            Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        }
 
         // Gallery first (labels decide genuine/impostor), then distractors (all impostors).
         var start = 0
@@ -178,7 +187,8 @@ public enum Identification {
             probeRows.withUnsafeBufferPointer { a in
                 candidates.withUnsafeBufferPointer { b in
                     scores.withUnsafeMutableBufferPointer { s in
-                        ScoreGEMM.scores(a.baseAddress!, rows: p, b.baseAddress!, cols: n, dim: dim, into: s.baseAddress!)
+                        ScoreGEMM.scores(
+                            a.baseAddress!, rows: p, b.baseAddress!, cols: n, dim: dim, into: s.baseAddress!)
                     }
                 }
             }
@@ -197,7 +207,8 @@ public enum Identification {
         for i in 0..<p where scan.best[i] >= 0 && scan.best[i] < g && galleryLabels[scan.best[i]] == probeLabels[i] {
             hits += 1
         }
-        let genuineCount = scan.genuine.reduce(0, +), impostorCount = scan.impostor.reduce(0, +)
+        let genuineCount = scan.genuine.reduce(0, +)
+        let impostorCount = scan.impostor.reduce(0, +)
         return IdentificationResult(
             probeCount: p, galleryCount: g, distractorCount: dCount, rank1: p == 0 ? 0 : Double(hits) / Double(p),
             genuineCount: genuineCount, impostorCount: impostorCount,
@@ -208,7 +219,8 @@ public enum Identification {
     /// TAR at each reportable FAR target from the two histograms (see the file header).
     static func tarAtFar(genuine: [Int], impostor: [Int]) -> [IdentificationTAR] {
         let bins = impostor.count
-        let nGen = genuine.reduce(0, +), nImp = impostor.reduce(0, +)
+        let nGen = genuine.reduce(0, +)
+        let nImp = impostor.reduce(0, +)
         guard nGen > 0, nImp > 0 else { return [] }
         // above[b] = scores in bins b…bins-1; above[bins] = 0 (accept nothing).
         var impAbove = [Int](repeating: 0, count: bins + 1)
@@ -220,7 +232,8 @@ public enum Identification {
         var out: [IdentificationTAR] = []
         for target in farTargets where Double(nImp) * target >= 1 {
             let allowed = target * Double(nImp)
-            var lo = 0, hi = bins
+            var lo = 0
+            var hi = bins
             while lo < hi {  // first edge whose impostor count is within the target
                 let mid = (lo + hi) / 2
                 if Double(impAbove[mid]) <= allowed { hi = mid } else { lo = mid + 1 }
@@ -278,7 +291,10 @@ private struct Scan {
         best.withUnsafeMutableBufferPointer { bestPtr in
             bestScore.withUnsafeMutableBufferPointer { bestScorePtr in
                 scores.withUnsafeBufferPointer { s in
-                    nonisolated(unsafe) let bp = bestPtr, bsp = bestScorePtr, sp = s, counts = local
+                    nonisolated(unsafe) let bp = bestPtr
+                    nonisolated(unsafe) let bsp = bestScorePtr
+                    nonisolated(unsafe) let sp = s
+                    nonisolated(unsafe) let counts = local
                     DispatchQueue.concurrentPerform(iterations: workers) { w in
                         let gen = counts + w * 2 * bins
                         let imp = gen + bins
@@ -332,10 +348,16 @@ private func scanImpostorRow(
     above: Float
 ) -> (Float, Int)? {
     @inline(__always) func bin(_ v: Float) -> Int { min(max(Int((v + 1) * halfBins), 0), bins - 1) }
-    var t0 = -Float.infinity, t1 = t0, t2 = t0, t3 = t0
+    var t0 = -Float.infinity
+    var t1 = t0
+    var t2 = t0
+    var t3 = t0
     var c = 0
     while c + 4 <= n {
-        let v0 = row[c], v1 = row[c + 1], v2 = row[c + 2], v3 = row[c + 3]
+        let v0 = row[c]
+        let v1 = row[c + 1]
+        let v2 = row[c + 2]
+        let v3 = row[c + 3]
         t0 = max(t0, v0)
         t1 = max(t1, v1)
         t2 = max(t2, v2)
