@@ -8,6 +8,7 @@ struct FFC: ParsableCommand {
         abstract: "Train face recognition with Fast Face Classification (F²C) on CPUs.",
         subcommands: [
             Bench.self,
+            Model.self,
         ]
     )
 }
@@ -16,6 +17,6 @@ struct FFC: ParsableCommand {
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a benchmark and print a table; --json prints one object per row.",
-        subcommands: []
+        subcommands: [EngineBench.self]
     )
 }
