@@ -7,6 +7,7 @@ struct FFC: ParsableCommand {
         commandName: "ffc",
         abstract: "Train face recognition with Fast Face Classification (F²C) on CPUs.",
         subcommands: [
+            Model.self,
             Bench.self,
         ]
     )
@@ -18,6 +19,7 @@ struct Bench: ParsableCommand {
         abstract: "Run a benchmark and print a table; --json prints one object per row.",
         subcommands: [
             BenchLRU.self,
+            EngineBench.self,
         ]
     )
 }
