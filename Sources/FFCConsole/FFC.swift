@@ -9,6 +9,7 @@ struct FFC: ParsableCommand {
         subcommands: [
             Bench.self,
             Synth.self,
+            Import.self,
         ]
     )
 }
