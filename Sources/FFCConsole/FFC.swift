@@ -10,6 +10,7 @@ struct FFC: ParsableCommand {
             Bench.self,
             Synth.self,
             Import.self,
+            DataCommand.self,
         ]
     )
 }
