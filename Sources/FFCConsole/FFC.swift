@@ -7,6 +7,9 @@ struct FFC: ParsableCommand {
         commandName: "ffc",
         abstract: "Train face recognition with Fast Face Classification (F²C) on CPUs.",
         subcommands: [
+            Synth.self,
+            Import.self,
+            DataCommand.self,
             Model.self,
             Bench.self,
         ]
@@ -20,6 +23,7 @@ struct Bench: ParsableCommand {
         subcommands: [
             BenchLRU.self,
             EngineBench.self,
+            BenchLoader.self,
         ]
     )
 }
