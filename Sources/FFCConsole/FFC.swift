@@ -24,6 +24,7 @@ struct Bench: ParsableCommand {
             BenchLRU.self,
             EngineBench.self,
             BenchLoader.self,
+            BenchHead.self,
         ]
     )
 }
