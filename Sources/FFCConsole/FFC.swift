@@ -11,6 +11,7 @@ struct FFC: ParsableCommand {
             Import.self,
             DataCommand.self,
             Model.self,
+            Eval.self,
             Bench.self,
         ]
     )
@@ -25,6 +26,7 @@ struct Bench: ParsableCommand {
             EngineBench.self,
             BenchLoader.self,
             BenchHead.self,
+            BenchEval.self,
         ]
     )
 }
