@@ -41,6 +41,6 @@ let package = Package(
 
         // Tests
         .testTarget(name: "FFCEngineTests", dependencies: ["FFCEngine"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "FFCConsoleUITests", dependencies: ["FFCConsoleUI"], resources: [.copy("Golden")]),
+        .testTarget(name: "FFCConsoleUITests", dependencies: ["FFCConsoleUI"], exclude: ["Golden"]),
     ]
 )

@@ -6,15 +6,15 @@ public enum Key: Hashable, Sendable {
     case enter, escape, backspace, tab, resize
     case function(Int)
 
-    /// How the help overlay writes the key.
-    var label: String {
+    /// How the help overlay and footer write the key; arrows become words without Unicode.
+    func label(unicode: Bool) -> String {
         switch self {
         case .char(" "): "Space"
         case .char(let c): String(c)
-        case .up: "↑"
-        case .down: "↓"
-        case .left: "←"
-        case .right: "→"
+        case .up: unicode ? "↑" : "Up"
+        case .down: unicode ? "↓" : "Down"
+        case .left: unicode ? "←" : "Left"
+        case .right: unicode ? "→" : "Right"
         case .pageUp: "PgUp"
         case .pageDown: "PgDn"
         case .home: "Home"

@@ -20,7 +20,7 @@ struct KeyBinding {
     /// Short word for the footer; nil keeps the binding out of the footer.
     var hint: String?
 
-    var keyLabel: String { keys.map(\.label).joined(separator: "/") }
+    func keyLabel(unicode: Bool) -> String { keys.map { $0.label(unicode: unicode) }.joined(separator: "/") }
 }
 
 enum KeyTable {
@@ -55,17 +55,17 @@ enum KeyTable {
     }
 
     /// Help overlay sections, one per mode: a heading, then "keys  what they do" lines.
-    static func helpSections() -> [(heading: String, lines: [String])] {
-        let keyWidth = bindings.map { $0.keyLabel.unicodeScalars.count }.max() ?? 0
+    static func helpSections(unicode: Bool) -> [(heading: String, lines: [String])] {
+        let keyWidth = bindings.map { $0.keyLabel(unicode: unicode).unicodeScalars.count }.max() ?? 0
         return KeyMode.allCases.map { mode in
             (mode.rawValue, bindings.filter { $0.mode == mode }.map {
-                Table.cell($0.keyLabel, width: keyWidth, alignRight: false) + "  " + $0.help
+                Table.cell($0.keyLabel(unicode: unicode), width: keyWidth, alignRight: false) + "  " + $0.help
             })
         }
     }
 
     /// Footer hints for `mode`, as (key, word) pairs in table order.
-    static func hints(for mode: KeyMode) -> [(key: String, word: String)] {
-        bindings.filter { $0.mode == mode && $0.hint != nil }.map { ($0.keys[0].label, $0.hint!) }
+    static func hints(for mode: KeyMode, unicode: Bool) -> [(key: String, word: String)] {
+        bindings.filter { $0.mode == mode && $0.hint != nil }.map { ($0.keys[0].label(unicode: unicode), $0.hint!) }
     }
 }

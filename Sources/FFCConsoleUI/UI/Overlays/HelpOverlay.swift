@@ -3,7 +3,7 @@
 
 enum HelpOverlay {
     static func draw(into canvas: inout CellCanvas, screen: Rect, context: RenderContext) {
-        let sections = KeyTable.helpSections()
+        let sections = KeyTable.helpSections(unicode: context.glyphs.isUnicode)
         let columnWidth = sections.flatMap { [$0.heading] + $0.lines }.map { $0.unicodeScalars.count }.max() ?? 0
         let sideBySide = screen.width >= sections.count * (columnWidth + 2) + 2
         let tallest = sections.map { $0.lines.count + 1 }.max() ?? 0

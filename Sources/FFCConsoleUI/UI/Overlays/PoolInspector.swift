@@ -73,7 +73,7 @@ struct PoolInspectorView {
                           selected: state.selected - state.top)
         table.draw(into: &canvas, rect: inner, context: context)
         if visible.isEmpty {
-            canvas.text(occupancy == 0 ? "the pool is empty" : "loading…", x: inner.x, y: inner.y + 1, role: .dim, maxWidth: inner.width)
+            canvas.text(occupancy == 0 ? "the pool is empty" : "loading", x: inner.x, y: inner.y + 1, role: .dim, maxWidth: inner.width)
         }
         if let detail = state.detail {
             drawDetail(detail, into: &canvas, body: body, context: context)

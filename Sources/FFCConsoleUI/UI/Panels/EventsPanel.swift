@@ -25,7 +25,7 @@ struct EventsPanel {
         for (i, e) in shown.enumerated() {
             canvas.segments([
                 (Table.cell(Format.grouped(e.step), width: 7, alignRight: true) + " ", .dim),
-                (Table.cell(e.kind.rawValue, width: 10, alignRight: false), Self.role(e.kind)),
+                (Table.cell(e.kind.rawValue, width: 11, alignRight: false), Self.role(e.kind)),
                 (e.message, e.kind == .refused ? .bad : .text),
             ], x: inner.x, y: inner.y + i, maxWidth: inner.width)
         }

@@ -14,7 +14,7 @@ struct FooterBar {
             parts.append(("  ? ", .accent))
             parts.append(("help", .dim))
         } else {
-            for hint in KeyTable.hints(for: mode) {
+            for hint in KeyTable.hints(for: mode, unicode: context.glyphs.isUnicode) {
                 parts.append((" \(hint.key) ", .accent))
                 parts.append((hint.word, .dim))
             }

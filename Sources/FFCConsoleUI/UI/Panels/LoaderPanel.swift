@@ -45,7 +45,7 @@ struct LoaderPanel {
         let verdict: [(String, StyleRole)] =
             if loaders.isEmpty { [("no loader figures yet", .dim)] }
             else if let w = worst {
-                [("bottleneck: ", .dim), (w.name, .bad), (" (trainer waits \(Format.percent(w.trainerWaitShare)))", .text)]
+                [("bottleneck: ", .dim), (w.name, .bad), (" (waits \(Format.percent(w.trainerWaitShare)))", .text)]
             } else { [("bottleneck: ", .dim), ("trainer", .good), (" (compute-bound)", .text)] }
         canvas.segments(verdict, x: inner.x, y: inner.maxY - 1, maxWidth: inner.width)
     }
