@@ -23,7 +23,7 @@ struct LineChart {
     private func untransform(_ v: Double) -> Double { logScale ? pow(10, v) : v }
 
     func draw(into canvas: inout CellCanvas, rect: Rect, context: RenderContext) {
-        guard rect.width >= 2, rect.height >= 1 else { return }
+        guard rect.width >= 1, rect.height >= 1 else { return }
         let showLabels = labelWidth > 0 && rect.width >= labelWidth + 10 && rect.height >= 2
         let (labels, plot) = rect.splitLeft(showLabels ? labelWidth : 0)
         let finite = series.flatMap { $0.values }.filter { $0.isFinite }.map(transform)
