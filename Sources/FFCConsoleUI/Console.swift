@@ -50,6 +50,33 @@ final class SignalLatch: Sendable {
     }
 }
 
+/// Ignores `signals` (before newterm, so curses installs no exit-on-signal handlers of its own)
+/// and reports them to a latch from Dispatch sources; `restore` puts the old dispositions back.
+/// Built outside the main actor: the handlers run on a Dispatch worker.
+final class SignalWatch {
+    let latch = SignalLatch()
+    private let signals: [Int32]
+    private let previous: [sighandler_t?]
+    private let sources: [any DispatchSourceSignal]
+
+    init(signals: [Int32]) {
+        self.signals = signals
+        previous = signals.map { signal($0, SIG_IGN) }
+        let latch = latch
+        sources = signals.map { sig in
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { @Sendable in latch.raise(sig) }
+            source.resume()
+            return source
+        }
+    }
+
+    func restore() {
+        sources.forEach { $0.cancel() }
+        for (sig, handler) in zip(signals, previous) { signal(sig, handler) }
+    }
+}
+
 public enum Console {
     /// Whether stdin and stdout are terminals, i.e. whether `run` can open a console here.
     public static var isInteractive: Bool { isatty(STDIN_FILENO) != 0 && isatty(STDOUT_FILENO) != 0 }
@@ -63,21 +90,10 @@ public enum Console {
         precondition(Thread.isMainThread, "Console.run must be called on the main thread (curses is not thread-safe)")
         guard isInteractive else { throw .notATerminal }
         let unicode = options.unicode ?? selectLocale()
+        let watch = SignalWatch(signals: [SIGINT, SIGTERM, SIGHUP])
+        defer { watch.restore() }
+        let latch = watch.latch
         let result: Result<ConsoleExit, ConsoleError> = MainActor.assumeIsolated {
-            let latch = SignalLatch()
-            let watched = [SIGINT, SIGTERM, SIGHUP]
-            // Ignored before newterm, so curses does not install its own exit-on-signal handlers.
-            let previous = watched.map { signal($0, SIG_IGN) }
-            let sources = watched.map { sig in
-                let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-                s.setEventHandler { latch.raise(sig) }
-                s.resume()
-                return s
-            }
-            defer {
-                sources.forEach { $0.cancel() }
-                for (sig, handler) in zip(watched, previous) { signal(sig, handler) }
-            }
             guard let terminal = Terminal(device: .tty, unicode: unicode, colours: options.colours) else {
                 return .failure(.unknownTerminal(term: ProcessInfo.processInfo.environment["TERM"]))
             }
