@@ -7,8 +7,12 @@ struct FFC: ParsableCommand {
         commandName: "ffc",
         abstract: "Train face recognition with Fast Face Classification (F²C) on CPUs.",
         subcommands: [
-            Bench.self,
+            Synth.self,
+            Import.self,
+            DataCommand.self,
+            Model.self,
             Eval.self,
+            Bench.self,
         ]
     )
 }
@@ -17,6 +21,12 @@ struct FFC: ParsableCommand {
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a benchmark and print a table; --json prints one object per row.",
-        subcommands: [BenchEval.self]
+        subcommands: [
+            BenchLRU.self,
+            EngineBench.self,
+            BenchLoader.self,
+            BenchHead.self,
+            BenchEval.self,
+        ]
     )
 }
