@@ -70,8 +70,19 @@ struct EvalVerify: ParsableCommand {
             """
     )
 
-    @Option(help: "Embeddings: float32 .npy of shape (n, d), one row per image.")
-    var embeddings: String
+    @Option(help: "Embeddings: float32 .npy of shape (n, d), one row per image (or give --model).")
+    var embeddings: String?
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: "With --model: the image folder LFW-style pairs (or key pairs of relative paths) name.")
+    var images: String?
+
+    @Option(parsing: .upToNextOption, help: "With --model: FFC database(s) whose keys the pairs file names.")
+    var db: [String] = []
+
+    @Flag(help: "With --model: add the embedding of each mirrored image (arcface_torch's flip test).")
+    var flip = false
 
     @Option(
         help:
@@ -106,17 +117,81 @@ struct EvalVerify: ParsableCommand {
     var json = false
 
     func run() throws {
-        var m = try readMatrix(embeddings)
-        if let flip = flipEmbeddings {
-            let f = try readMatrix(flip)
-            guard f.rows == m.rows, f.dim == m.dim else {
-                throw EvalInputError(
-                    description:
-                        "\(flip): shape (\(f.rows), \(f.dim)) differs from \(embeddings)'s (\(m.rows), \(m.dim))")
+        var m: (values: [Float], rows: Int, dim: Int)
+        let pairList: [VerificationPair]
+        if let embedder = try modelOptions.embedder() {
+            (m, pairList) = try embedWithModel(embedder)
+        } else {
+            guard let embeddings else { throw ValidationError("give --embeddings X.npy or --model CKPT") }
+            m = try readMatrix(embeddings)
+            if let flip = flipEmbeddings {
+                let f = try readMatrix(flip)
+                guard f.rows == m.rows, f.dim == m.dim else {
+                    throw EvalInputError(
+                        description:
+                            "\(flip): shape (\(f.rows), \(f.dim)) differs from \(embeddings)'s (\(m.rows), \(m.dim))")
+                }
+                m.values = Verification.flipAugmented(m.values, mirrored: f.values)
             }
-            m.values = Verification.flipAugmented(m.values, mirrored: f.values)
+            pairList = try resolvePairs(rows: m.rows, embeddings: embeddings)
         }
-        let pairList = try resolvePairs(rows: m.rows)
+        try report(m, pairList)
+    }
+
+    /// Embeds exactly the images the pairs name and returns them with the pairs as rows.
+    private func embedWithModel(_ embedder: Embedder) throws -> (
+        (values: [Float], rows: Int, dim: Int), [VerificationPair]
+    ) {
+        let result: Embeddings
+        let pairList: [VerificationPair]
+        if let binFile {
+            let set = try InsightfaceBin.read(path: binFile)
+            result = try embedder.embed(encoded: set.images, flip: flip, source: binFile)
+            pairList = set.pairs
+        } else if let pairs, let images {
+            let (files, p) = try PairList.read(path: pairs, format: try chosenFormat()).imagePairs(root: images)
+            result = try embedder.embed(files: files, flip: flip)
+            pairList = p
+        } else if let pairs, !db.isEmpty {
+            var list = try PairList.read(path: pairs, format: try chosenFormat())
+            if list.format == .index { list.format = .keys }
+            let database = try FaceDatabase.open(paths: db)
+            let keyPairs = try list.keyPairs(keys: (0..<database.imageCount).map { database.key(ofImage: $0) })
+            var rowOf: [Int: Int] = [:]
+            var images: [Int] = []
+            for p in keyPairs {
+                for i in [p.first, p.second] where rowOf[i] == nil {
+                    rowOf[i] = images.count
+                    images.append(i)
+                }
+            }
+            let txn = try database.beginRead()
+            let face = FaceImage(height: embedder.backbone.inputSize, width: embedder.backbone.inputSize)
+            var scratch: [UInt8] = []
+            result = try embedder.embed(count: images.count, flip: flip) { k, mirror, out in
+                let i = images[k]
+                guard let record = try txn.record(ofImage: i) else {
+                    throw EmbedderError.image(
+                        index: i, source: database.key(ofImage: i), reason: "key missing from the LMDB")
+                }
+                try face.load(record: record, flip: mirror, into: out, scratch: &scratch)
+            }
+            pairList = keyPairs.map { VerificationPair(rowOf[$0.first]!, rowOf[$0.second]!, same: $0.same) }
+        } else {
+            throw ValidationError("with --model give --bin SET.bin, or --pairs with --images DIR or --db PATH")
+        }
+        return ((result.forScoring, result.count, result.dim), pairList)
+    }
+
+    private func chosenFormat() throws -> PairList.Format? {
+        if pairsFormat == "auto" { return nil }
+        guard let f = PairList.Format(rawValue: pairsFormat) else {
+            throw EvalInputError(description: "--pairs-format \(pairsFormat): use auto, index, keys or lfw")
+        }
+        return f
+    }
+
+    private func report(_ m: (values: [Float], rows: Int, dim: Int), _ pairList: [VerificationPair]) throws {
         let r = try Verification.evaluate(embeddings: m.values, dim: m.dim, pairs: pairList, folds: folds)
         if let roc {
             let csv =
@@ -145,7 +220,7 @@ struct EvalVerify: ParsableCommand {
         }
     }
 
-    private func resolvePairs(rows: Int) throws -> [VerificationPair] {
+    private func resolvePairs(rows: Int, embeddings: String) throws -> [VerificationPair] {
         if let binFile {
             let set = try InsightfaceBin.read(path: binFile)
             guard set.images.count == rows else {
@@ -155,15 +230,7 @@ struct EvalVerify: ParsableCommand {
             return set.pairs
         }
         guard let pairs else { throw EvalInputError(description: "give --pairs FILE or --bin SET.bin") }
-        let format: PairList.Format?
-        if pairsFormat == "auto" {
-            format = nil
-        } else {
-            guard let f = PairList.Format(rawValue: pairsFormat) else {
-                throw EvalInputError(description: "--pairs-format \(pairsFormat): use auto, index, keys or lfw")
-            }
-            format = f
-        }
+        let format = try chosenFormat()
         var list = try PairList.read(path: pairs, format: format)
         // `ffc synth` keys are zero-padded numbers: with a key list, numbers are keys, not rows.
         if format == nil, keys != nil, list.format == .index { list.format = .keys }

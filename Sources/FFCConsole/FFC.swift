@@ -12,6 +12,7 @@ struct FFC: ParsableCommand {
             DataCommand.self,
             Model.self,
             Eval.self,
+            Embed.self,
             Bench.self,
         ]
     )

@@ -78,7 +78,9 @@ public final class Embedder {
         count: Int, flip: Bool, progress: ((Int) -> Void)? = nil,
         fill: (Int, Bool, UnsafeMutableBufferPointer<Float>) throws -> Void
     ) throws -> Embeddings {
-        let d = backbone.embeddingSize, side = backbone.inputSize, per = image.floatsPerImage
+        let d = backbone.embeddingSize
+        let side = backbone.inputSize
+        let per = image.floatsPerImage
         var plain = [Float](repeating: 0, count: count * d)
         var mirrored = flip ? [Float](repeating: 0, count: count * d) : nil
         var start = 0
@@ -92,9 +94,13 @@ public final class Embedder {
                 let out = backbone.forward(input: input, training: false)
                 let values = UnsafeBufferPointer(start: out.pointer, count: n * d)
                 if mirror {
-                    mirrored!.withUnsafeMutableBufferPointer { $0.baseAddress!.advanced(by: start * d).update(from: values.baseAddress!, count: n * d) }
+                    mirrored!.withUnsafeMutableBufferPointer {
+                        $0.baseAddress!.advanced(by: start * d).update(from: values.baseAddress!, count: n * d)
+                    }
                 } else {
-                    plain.withUnsafeMutableBufferPointer { $0.baseAddress!.advanced(by: start * d).update(from: values.baseAddress!, count: n * d) }
+                    plain.withUnsafeMutableBufferPointer {
+                        $0.baseAddress!.advanced(by: start * d).update(from: values.baseAddress!, count: n * d)
+                    }
                 }
             }
             start += n
@@ -142,7 +148,8 @@ public final class Embedder {
         var scratch: [UInt8] = []
         return try embed(count: database.imageCount, flip: flip, progress: progress) { i, mirror, out in
             guard let record = try txn.record(ofImage: i) else {
-                throw EmbedderError.image(index: i, source: database.key(ofImage: i), reason: "key missing from the LMDB")
+                throw EmbedderError.image(
+                    index: i, source: database.key(ofImage: i), reason: "key missing from the LMDB")
             }
             do {
                 try image.load(record: record, flip: mirror, into: out, scratch: &scratch)
