@@ -35,6 +35,12 @@ struct BenchEval: ParsableCommand {
     @Option(help: "The numpy baseline script.")
     var numpyScript: String = "tools/reference/eval_bench.py"
 
+    @Option(help: "Backbone for the embeddings/s row (random weights; tiny with --quick).")
+    var backbone: String = "mobilefacenet"
+
+    @Option(help: "Images embedded per run for the embeddings/s row.")
+    var embedImages: Int = 64
+
     @Flag(help: "Small sizes, one run: a smoke test.")
     var quick = false
 
@@ -90,6 +96,7 @@ struct BenchEval: ParsableCommand {
         let ours = median(pairsPerSecond)
         let oursGflops = ours * 2 * Double(dim) / 1e9
         let numpy = runNumpy(p: p, d: d)
+        let (embedName, embedRate) = try embeddingsPerSecond(runs: r)
 
         let size = "\(p)×\(d)×\(dim)"
         var rows: [[String: Any]] = [
@@ -110,6 +117,10 @@ struct BenchEval: ParsableCommand {
                 "gflops": numpy * 2 * Double(dim) / 1e9, "ffc_over_numpy": ours / numpy, "load": load,
             ])
         }
+        rows.append([
+            "row": "embed (\(embedName))", "images": quick ? 16 : embedImages, "embeddings_per_second": embedRate,
+            "load": load,
+        ])
         if json {
             for row in rows { try printJSON(row) }
             return
@@ -132,6 +143,25 @@ struct BenchEval: ParsableCommand {
         } else {
             print("identify (numpy)   skipped: python3 with numpy or \(numpyScript) not found")
         }
+        print(
+            "embed (\(embedName))".padding(18) + " "
+                + String(format: "%.1f embeddings/s (batch %d)", embedRate, quick ? 16 : embedImages))
+    }
+
+    /// Forward passes of a randomly initialised backbone over synthetic inputs (batch = images).
+    private func embeddingsPerSecond(runs: Int) throws -> (String, Double) {
+        let name = quick ? "tiny" : backbone
+        let images = quick ? 16 : max(1, embedImages)
+        let embedder = Embedder(backbone: try Backbone.make(name: name, seed: 1), batchSize: images)
+        var rates: [Double] = []
+        for _ in 0..<runs {
+            let t = Date()
+            _ = try embedder.embed(count: images, flip: false) { i, _, out in
+                for k in out.indices { out[k] = Float((i * 31 + k) % 255) / 128 - 1 }
+            }
+            rates.append(Double(images) / Date().timeIntervalSince(t))
+        }
+        return (embedder.backbone.architecture, median(rates))
     }
 
     private func median(_ x: [Double]) -> Double { x.sorted()[x.count / 2] }
