@@ -16,6 +16,6 @@ struct FFC: ParsableCommand {
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a benchmark and print a table; --json prints one object per row.",
-        subcommands: []
+        subcommands: [BenchConsole.self]
     )
 }

@@ -90,6 +90,12 @@ final class Terminal {
         return "\(termName), \(colours), \(unicode ? "UTF-8" : "ASCII")"
     }
 
+    /// Sets the screen size (headless screens, whose size is otherwise the terminfo default).
+    func resize(width: Int, height: Int) {
+        resizeterm(Int32(height), Int32(width))
+        invalidate()
+    }
+
     /// Forgets what is on screen, so the next draw rewrites every cell (after a resize).
     func invalidate() {
         previous = nil
