@@ -54,17 +54,24 @@ struct BenchConsole: ParsableCommand {
     func run() throws {
         let sizes = [(80, 24), (120, 40), (200, 60)]
         let snapshots = (0..<frames).map { Self.snapshot(step: 10_000 + $0, history: history) }
-        let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3)
+        let load =
+            (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3)
             .joined(separator: " ") ?? "?"
         if !json {
-            print("console frame cost, median of \(runs) runs × \(frames) frames, history \(history) steps, load \(load)")
+            print(
+                "console frame cost, median of \(runs) runs × \(frames) frames, history \(history) steps, load \(load)")
             print("size      render ms  blit ms  total ms  core at 10 Hz")
         }
         for (width, height) in sizes {
             var costs: [ConsoleBenchmark.FrameCost] = []
             for _ in 0..<runs {
-                guard let cost = MainActor.assumeIsolated({ ConsoleBenchmark.measure(snapshots: snapshots, width: width, height: height) })
-                else { throw ValidationError("cannot open a curses screen on /dev/null (terminfo xterm-256color missing?)") }
+                guard
+                    let cost = MainActor.assumeIsolated({
+                        ConsoleBenchmark.measure(snapshots: snapshots, width: width, height: height)
+                    })
+                else {
+                    throw ValidationError("cannot open a curses screen on /dev/null (terminfo xterm-256color missing?)")
+                }
                 costs.append(cost)
             }
             let median = costs.sorted { $0.totalSeconds < $1.totalSeconds }[costs.count / 2]
@@ -72,12 +79,15 @@ struct BenchConsole: ParsableCommand {
             if json {
                 print(
                     "{\"size\":\"\(width)x\(height)\",\"render_ms\":\(median.renderSeconds * 1000),\"blit_ms\":\(median.blitSeconds * 1000),"
-                        + "\"total_ms\":\(median.totalSeconds * 1000),\"core_share_10hz\":\(coreShare),\"load\":\"\(load)\"}")
+                        + "\"total_ms\":\(median.totalSeconds * 1000),\"core_share_10hz\":\(coreShare),\"load\":\"\(load)\"}"
+                )
             } else {
+                let size = "\(width)x\(height)"
                 print(
-                    String(
-                        format: "%-9@ %9.3f %8.3f %9.3f %13.2f%%", "\(width)x\(height)", median.renderSeconds * 1000,
-                        median.blitSeconds * 1000, median.totalSeconds * 1000, coreShare * 100))
+                    size + String(repeating: " ", count: max(1, 10 - size.count))
+                        + String(
+                            format: "%9.3f %8.3f %9.3f %13.2f%%", median.renderSeconds * 1000,
+                            median.blitSeconds * 1000, median.totalSeconds * 1000, coreShare * 100))
             }
         }
     }
