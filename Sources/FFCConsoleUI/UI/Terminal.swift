@@ -39,10 +39,12 @@ final class Terminal {
             out = fdopen(dup(STDOUT_FILENO), "w")
             inp = fdopen(dup(STDIN_FILENO), "r")
             name = ProcessInfo.processInfo.environment["TERM"]
+            use_env(true)
         case .null(let termName):
             out = fopen("/dev/null", "w")
             inp = fopen("/dev/null", "r")
             name = termName
+            // The terminfo size (80×24), not LINES/COLUMNS from whatever terminal runs the tests.
             use_env(false)
         }
         guard let out, let inp else { return nil }
