@@ -27,6 +27,7 @@ struct Bench: ParsableCommand {
             BenchLoader.self,
             BenchHead.self,
             BenchEval.self,
+            BenchConsole.self,
         ]
     )
 }
