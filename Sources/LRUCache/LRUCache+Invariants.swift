@@ -41,8 +41,9 @@ extension LRUCache {
                 free = record.next
             }
             precondition(freeCount == capacity - count, "free chain has \(freeCount) slots")
-            precondition(pendingEvictionAges.count <= Self.pendingEvictionAgeLimit, "too many pending ages")
-            precondition(clock >= 0 && journal.count <= clock, "journal longer than the operations")
+            precondition(pendingAgeCount <= Self.pendingEvictionAgeLimit, "too many pending ages")
+            precondition(journalCount <= journalCapacity, "journal count past its buffer")
+            precondition(clock >= 0 && journalCount <= clock, "journal longer than the operations")
         #endif
     }
 }

@@ -28,12 +28,13 @@ extension LRUCache {
     /// - Complexity: O(steps) expected, no allocation.
     public mutating func rollback(_ steps: Int) {
         precondition(steps >= 0, "LRU rollback of \(steps) steps")
-        var remaining = min(steps, journal.count)
+        var remaining = min(steps, journalCount)
         guard remaining > 0 else { return }
         makeStorageUnique()
         counters.rolledBack += remaining
         while remaining > 0 {
-            undo(journal.removeLast())
+            journalCount -= 1
+            undo(journal[journalCount])
             remaining -= 1
         }
     }
@@ -41,7 +42,7 @@ extension LRUCache {
     /// Keeps every journaled operation: the journal is emptied (its memory is kept for reuse).
     /// - Complexity: O(1).
     public mutating func commit() {
-        journal.removeAll(keepingCapacity: true)
+        journalCount = 0
     }
 
     private mutating func undo(_ entry: LRUJournalEntry) {
@@ -68,8 +69,8 @@ extension LRUCache {
             counters.inserts -= 1
             counters.evictions -= 1
             counters.evictionAgeSum -= Self.age(at: record.touch, since: entry.previousTouch)
-            if entry.ageIndex >= 0 && pendingEvictionAges.count == Int(entry.ageIndex) + 1 {
-                pendingEvictionAges.removeLast()
+            if entry.ageIndex >= 0 && pendingAgeCount == Int(entry.ageIndex) + 1 {
+                pendingAgeCount -= 1
             }
             keys.remove(record.key)
             keys.insert(entry.other, slot: slot)

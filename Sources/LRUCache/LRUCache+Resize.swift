@@ -16,7 +16,7 @@ extension LRUCache {
         guard newCapacity > 0 && newCapacity <= Self.maximumCapacity else {
             throw .invalidCapacity(newCapacity)
         }
-        journal.removeAll(keepingCapacity: true)
+        journalCount = 0
         guard newCapacity != capacity else { return [] }
         makeStorageUnique()
         let old = storage
@@ -40,7 +40,8 @@ extension LRUCache {
             moves.append((old: slot, new: hole))
             hole += 1
         }
-        let resized = LRUCacheStorage(capacity: newCapacity)
+        let resized = LRUCacheStorage(capacity: newCapacity, journalCapacity: journalCapacity)
+        resized.pendingAges.update(from: old.pendingAges, count: pendingAgeCount)
         var slot = head
         adopt(resized)
         head = -1

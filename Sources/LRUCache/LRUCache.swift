@@ -31,6 +31,9 @@ public struct LRUCache: @unchecked Sendable {
     var storage: LRUCacheStorage
     var records: UnsafeMutablePointer<LRUSlotRecord>
     var keys: LRUKeyTable
+    var journal: UnsafeMutablePointer<LRUJournalEntry>
+    var journalCapacity: Int
+    var pendingAges: UnsafeMutablePointer<Int>
     /// Most recent slot, -1 when empty.
     var head: Int32 = -1
     /// Least recent slot, -1 when empty.
@@ -42,8 +45,10 @@ public struct LRUCache: @unchecked Sendable {
     /// Operations (`get`/`tryGet`) applied and not rolled back.
     var clock = 0
     public internal(set) var counters = LRUCounters()
-    var journal: [LRUJournalEntry] = []
-    var pendingEvictionAges: [Int] = []
+    /// Journaled operations that `rollback` can still undo.
+    public internal(set) var journalCount = 0
+    /// Eviction ages waiting for `takeEvictionAges()`.
+    var pendingAgeCount = 0
 
     /// An empty cache with `capacity` free slots.
     /// - Throws: `LRUCacheError.invalidCapacity` unless `1...maximumCapacity` holds `capacity`.
@@ -55,23 +60,18 @@ public struct LRUCache: @unchecked Sendable {
         storage = LRUCacheStorage(capacity: capacity)
         records = storage.records
         keys = storage.keys
-        journal.reserveCapacity(1024)
-        pendingEvictionAges.reserveCapacity(Self.pendingEvictionAgeLimit)
+        journal = storage.journal
+        journalCapacity = storage.journalCapacity
+        pendingAges = storage.pendingAges
         rebuildFreeSlots()
     }
 
     /// Number of slots.
     public var capacity: Int { storage.capacity }
 
-    /// Journaled operations that `rollback` can still undo.
-    public var journalCount: Int { journal.count }
-
     /// Bytes the cache holds (slot records, table, journal and age buffer) divided by its capacity.
     public var bytesPerEntry: Double {
-        let bytes =
-            storage.byteCount + journal.capacity * MemoryLayout<LRUJournalEntry>.stride
-            + pendingEvictionAges.capacity * MemoryLayout<Int>.stride + MemoryLayout<LRUCache>.size
-        return Double(bytes) / Double(capacity)
+        Double(storage.byteCount + MemoryLayout<LRUCache>.size) / Double(capacity)
     }
 
     /// The slot of `key`. A hit makes `key` most recent; a miss puts it into the smallest free
@@ -79,7 +79,7 @@ public struct LRUCache: @unchecked Sendable {
     /// - Parameter step: the caller's clock for eviction ages (nil: the operation number).
     /// - Complexity: O(1) expected, no allocation.
     public mutating func get(_ key: Int, step: Int? = nil) -> Int {
-        if !journal.isEmpty { journal.removeAll(keepingCapacity: true) }
+        journalCount = 0
         return access(key, step: step, journaled: false)
     }
 
@@ -115,15 +115,21 @@ public struct LRUCache: @unchecked Sendable {
     /// oldest eviction first; ages of rolled-back evictions are not in it.
     /// - Complexity: O(returned ages).
     public mutating func takeEvictionAges() -> [Int] {
-        let ages = pendingEvictionAges
-        pendingEvictionAges.removeAll(keepingCapacity: true)
-        return ages
+        defer { pendingAgeCount = 0 }
+        return pendingEvictionAges
+    }
+
+    /// The eviction ages waiting for `takeEvictionAges()`, oldest first.
+    var pendingEvictionAges: [Int] {
+        Array(UnsafeBufferPointer(start: pendingAges, count: pendingAgeCount))
     }
 
     // MARK: - Operation core
 
     mutating func makeStorageUnique() {
-        if !isKnownUniquelyReferenced(&storage) { adopt(storage.copy()) }
+        if !isKnownUniquelyReferenced(&storage) {
+            adopt(storage.copy(journalCount: journalCount, pendingAgeCount: pendingAgeCount))
+        }
     }
 
     /// Makes `storage` the buffers this cache reads and writes.
@@ -131,6 +137,9 @@ public struct LRUCache: @unchecked Sendable {
         self.storage = storage
         records = storage.records
         keys = storage.keys
+        journal = storage.journal
+        journalCapacity = storage.journalCapacity
+        pendingAges = storage.pendingAges
     }
 
     /// Shared body of `get` and `tryGet`.
@@ -147,7 +156,7 @@ public struct LRUCache: @unchecked Sendable {
             let slot = LRUKeyTable.slot(of: entry)
             if journaled {
                 let record = records[Int(slot)]
-                journal.append(.init(kind: .hit, slot: slot, other: record.prev, previousTouch: record.touch))
+                appendJournal(.init(kind: .hit, slot: slot, other: record.prev, previousTouch: record.touch))
             }
             records[Int(slot)].touch = touch
             moveToFront(slot)
@@ -163,19 +172,19 @@ public struct LRUCache: @unchecked Sendable {
             records[Int(slot)].key = key32
             records[Int(slot)].touch = touch
             pushFront(slot)
-            if journaled { journal.append(.init(kind: .insert, slot: slot, other: -1, previousTouch: 0)) }
+            if journaled { appendJournal(.init(kind: .insert, slot: slot, other: -1, previousTouch: 0)) }
             return Int(slot)
         }
         let slot = tail
         let victim = records[Int(slot)]
         let ageIndex = recordEviction(age: Self.age(at: touch, since: victim.touch))
-        keys.remove(victim.key)
-        keys.insert(key32, slot: slot)
+        let hole = keys.remove(victim.key)
+        keys.insert(key32, slot: slot, probeEnd: bucket, hole: hole)
         records[Int(slot)].key = key32
         records[Int(slot)].touch = touch
         moveToFront(slot)
         if journaled {
-            journal.append(
+            appendJournal(
                 .init(kind: .evict, slot: slot, other: victim.key, previousTouch: victim.touch, ageIndex: ageIndex))
         }
         return Int(slot)
@@ -193,9 +202,22 @@ public struct LRUCache: @unchecked Sendable {
     mutating func recordEviction(age: Int) -> Int32 {
         counters.evictions += 1
         counters.evictionAgeSum += age
-        guard pendingEvictionAges.count < Self.pendingEvictionAgeLimit else { return -1 }
-        pendingEvictionAges.append(age)
-        return Int32(pendingEvictionAges.count - 1)
+        guard pendingAgeCount < Self.pendingEvictionAgeLimit else { return -1 }
+        pendingAges[pendingAgeCount] = age
+        pendingAgeCount += 1
+        return Int32(pendingAgeCount - 1)
+    }
+
+    /// Records an undo entry; the storage must be uniquely referenced.
+    @inline(__always)
+    mutating func appendJournal(_ entry: LRUJournalEntry) {
+        if journalCount == journalCapacity {
+            storage.growJournal(keeping: journalCount)
+            journal = storage.journal
+            journalCapacity = storage.journalCapacity
+        }
+        journal[journalCount] = entry
+        journalCount += 1
     }
 
     // MARK: - Recency list (most recent = head)

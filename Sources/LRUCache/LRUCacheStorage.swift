@@ -58,7 +58,7 @@ struct LRUKeyTable {
     /// The bucket where probing for `key` starts.
     @inline(__always)
     func home(_ key: Int32) -> Int {
-        Int(truncatingIfNeeded: (UInt64(UInt32(bitPattern: key)) &* 0x9E37_79B9_7F4A_7C15) >> shift)
+        Int(truncatingIfNeeded: (UInt64(UInt32(bitPattern: key)) &* 0x9E37_79B9_7F4A_7C15) &>> shift)
     }
 
     /// The bucket holding `key`, or the empty bucket that ends its probe sequence.
@@ -89,10 +89,12 @@ struct LRUKeyTable {
     }
 
     /// Removes `key`, which must be present: empties its bucket and shifts later members of the
-    /// cluster back so every key stays reachable from its home bucket.
+    /// cluster back so every key stays reachable from its home bucket. Returns the bucket left
+    /// empty — the only bucket that was occupied before and is empty now.
     /// - Complexity: O(1) expected (the cluster length).
     @inline(__always)
-    func remove(_ key: Int32) {
+    @discardableResult
+    func remove(_ key: Int32) -> Int {
         var hole = bucket(of: key)
         var b = (hole &+ 1) & mask
         while true {
@@ -107,6 +109,18 @@ struct LRUKeyTable {
             b = (b &+ 1) & mask
         }
         buckets[hole] = Self.empty
+        return hole
+    }
+
+    /// Files `slot` under `key` after `remove` emptied bucket `hole`, given the empty bucket
+    /// `probeEnd` at which a probe for `key` stopped before the removal: the key belongs in the
+    /// hole if the hole now interrupts its probe sequence, else where that probe stopped.
+    /// - Complexity: O(1).
+    @inline(__always)
+    func insert(_ key: Int32, slot: Int32, probeEnd: Int, hole: Int) {
+        let home = home(key)
+        let bucket = (hole &- home) & mask < (probeEnd &- home) & mask ? hole : probeEnd
+        buckets[bucket] = Self.entry(key, slot: slot)
     }
 }
 
@@ -118,10 +132,18 @@ final class LRUCacheStorage: @unchecked Sendable {
     /// (capacity) one record per slot.
     let records: UnsafeMutablePointer<LRUSlotRecord>
     let keys: LRUKeyTable
+    /// (journalCapacity) undo records of journaled operations, oldest first; grows by doubling.
+    private(set) var journal: UnsafeMutablePointer<LRUJournalEntry>
+    private(set) var journalCapacity: Int
+    /// (LRUCache.pendingEvictionAgeLimit) ages of evictions not yet taken, oldest first.
+    let pendingAges: UnsafeMutablePointer<Int>
 
     /// Buffers for `capacity` slots, all records free and unchained, the table empty.
-    init(capacity: Int) {
+    init(capacity: Int, journalCapacity: Int = 1024) {
         self.capacity = capacity
+        self.journalCapacity = journalCapacity
+        journal = .allocate(capacity: journalCapacity)
+        pendingAges = .allocate(capacity: LRUCache.pendingEvictionAgeLimit)
         let bucketCount = LRUKeyTable.bucketCount(capacity: capacity)
         records = .allocate(capacity: capacity)
         records.initialize(repeating: .free, count: capacity)
@@ -131,21 +153,37 @@ final class LRUCacheStorage: @unchecked Sendable {
             buckets: buckets, mask: bucketCount - 1, shift: UInt64(64 - bucketCount.trailingZeroBitCount))
     }
 
-    /// A deep copy, for copy-on-write.
-    func copy() -> LRUCacheStorage {
-        let other = LRUCacheStorage(capacity: capacity)
+    /// A deep copy, for copy-on-write, of everything but the unused ends of journal and ages.
+    func copy(journalCount: Int, pendingAgeCount: Int) -> LRUCacheStorage {
+        let other = LRUCacheStorage(capacity: capacity, journalCapacity: journalCapacity)
         other.records.update(from: records, count: capacity)
         other.keys.buckets.update(from: keys.buckets, count: keys.mask + 1)
+        other.journal.update(from: journal, count: journalCount)
+        other.pendingAges.update(from: pendingAges, count: pendingAgeCount)
         return other
+    }
+
+    /// Doubles the journal, keeping its first `count` entries.
+    /// - Complexity: O(count), amortised O(1) per journaled operation.
+    func growJournal(keeping count: Int) {
+        let grown = UnsafeMutablePointer<LRUJournalEntry>.allocate(capacity: journalCapacity * 2)
+        grown.moveInitialize(from: journal, count: count)
+        journal.deallocate()
+        journal = grown
+        journalCapacity *= 2
     }
 
     deinit {
         records.deallocate()
         keys.buckets.deallocate()
+        journal.deallocate()
+        pendingAges.deallocate()
     }
 
     /// Bytes held by the buffers.
     var byteCount: Int {
         capacity * MemoryLayout<LRUSlotRecord>.stride + (keys.mask + 1) * MemoryLayout<UInt64>.stride
+            + journalCapacity * MemoryLayout<LRUJournalEntry>.stride
+            + LRUCache.pendingEvictionAgeLimit * MemoryLayout<Int>.stride
     }
 }
