@@ -71,7 +71,9 @@ struct BenchLoader: ParsableCommand {
         for row in rows {
             let rate = row.imagesPerSecond.map { String(format: "%10.0f", $0) } ?? "       n/a"
             let per = row.imagesPerSecond.map { String(format: "%12.0f", $0 / Double(row.workers)) } ?? "         n/a"
-            print("\(row.name.padding(toLength: 28, withPad: " ", startingAt: 0))\(String(format: "%7d", row.workers)) \(rate) \(per)")
+            print(
+                "\(row.name.padding(toLength: 28, withPad: " ", startingAt: 0))\(String(format: "%7d", row.workers)) \(rate) \(per)"
+            )
         }
         print("uptime: \(load)")
     }

@@ -16,7 +16,8 @@ import Testing
     }
 
     static func config(workers: Int, batch: Int = 5, seed: UInt64 = 1) -> LoaderConfiguration {
-        LoaderConfiguration(batchSize: batch, workers: workers, ringCapacity: 3, seed: seed, image: FaceImage(height: 24, width: 24))
+        LoaderConfiguration(
+            batchSize: batch, workers: workers, ringCapacity: 3, seed: seed, image: FaceImage(height: 24, width: 24))
     }
 
     @Test func synthWritesHoldoutAndHalfSamePairs() throws {
@@ -52,7 +53,10 @@ import Testing
         let db = try FaceDatabase.open(paths: [try Self.synthDatabase(scratch).out])
         let one = try InstanceLoader(database: db, configuration: Self.config(workers: 1))
         let two = try InstanceLoader(database: db, configuration: Self.config(workers: 2))
-        defer { one.stop(); two.stop() }
+        defer {
+            one.stop()
+            two.stop()
+        }
         #expect(one.batchesPerEpoch == 4)  // 24 images / 5, last 4 dropped
         var epoch0: [Int] = []
         for i in 0..<8 {
@@ -89,11 +93,15 @@ import Testing
         let single = scratch.path + "/one.lmdb"
         let rgb = SyntheticFaces.render(identity: 99, variant: 0, size: 24, seed: 2)
         let jpeg = try ImageCodec.encodeJPEG(rgb, width: 24, height: 24)
-        try writeDatabase(single, [("solo", Datum.encode(image: jpeg, channels: 3, height: 24, width: 24, label: 0), 0)])
+        try writeDatabase(
+            single, [("solo", Datum.encode(image: jpeg, channels: 3, height: 24, width: 24, label: 0), 0)])
         let db = try FaceDatabase.open(paths: [options.out, single])
         let loader = try IdentityLoader(database: db, configuration: Self.config(workers: 2, batch: 7))
         let other = try IdentityLoader(database: db, configuration: Self.config(workers: 1, batch: 7))
-        defer { loader.stop(); other.stop() }
+        defer {
+            loader.stop()
+            other.stop()
+        }
         for round in 0..<3 {
             let batch = try loader.next()
             let twin = try other.next()
@@ -117,9 +125,11 @@ import Testing
         for i in 0..<6 {
             let rgb = SyntheticFaces.render(identity: i / 2, variant: i, size: 24, seed: 4)
             let jpeg = try ImageCodec.encodeJPEG(rgb, width: 24, height: 24)
-            records.append(("k\(i)", Datum.encode(image: jpeg, channels: 3, height: 24, width: 24, label: i / 2), i / 2))
+            records.append(
+                ("k\(i)", Datum.encode(image: jpeg, channels: 3, height: 24, width: 24, label: i / 2), i / 2))
         }
-        records[2].value = Datum.encode(image: [0xFF, 0xD8, 0xFF, 0, 1, 2], channels: 3, height: 24, width: 24, label: 1)
+        records[2].value = Datum.encode(
+            image: [0xFF, 0xD8, 0xFF, 0, 1, 2], channels: 3, height: 24, width: 24, label: 1)
         try writeDatabase(path, records)
         let db = try FaceDatabase.open(paths: [path])
         var config = Self.config(workers: 1, batch: 6)
@@ -146,8 +156,12 @@ import Testing
         var plain = [Float](repeating: 0, count: 192)
         var mirrored = plain
         try rgb.withUnsafeBufferPointer { p in
-            try plain.withUnsafeMutableBufferPointer { try image.fitAndNormalise(rgb: p, width: 8, height: 8, flip: false, into: $0) }
-            try mirrored.withUnsafeMutableBufferPointer { try image.fitAndNormalise(rgb: p, width: 8, height: 8, flip: true, into: $0) }
+            try plain.withUnsafeMutableBufferPointer {
+                try image.fitAndNormalise(rgb: p, width: 8, height: 8, flip: false, into: $0)
+            }
+            try mirrored.withUnsafeMutableBufferPointer {
+                try image.fitAndNormalise(rgb: p, width: 8, height: 8, flip: true, into: $0)
+            }
         }
         #expect(mirrored[0..<3] == plain[21..<24])
         // BGR order and (v − 127.5) / 128.

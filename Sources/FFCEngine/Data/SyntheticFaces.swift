@@ -321,7 +321,8 @@ struct IdentityCode {
             alpha: Float = 1, depth: Float = 1, ring: Float = 0
         ) {
             let (px, py) = at(x, y, depth: depth)
-            canvas.ellipse(px, py, rx * unit, ry * unit, angle: angle + n.rotation, color: color, alpha: alpha, ring: ring)
+            canvas.ellipse(
+                px, py, rx * unit, ry * unit, angle: angle + n.rotation, color: color, alpha: alpha, ring: ring)
         }
         canvas.gradient(top: n.background.0, bottom: n.background.1)
         let shade = skin * 0.82
@@ -377,7 +378,8 @@ struct IdentityCode {
             let h = Int(rng.uniform(0.1, 0.3) * Float(size))
             let x0 = Int(rng.next() % UInt64(size - w))
             let y0 = Int(rng.next() % UInt64(size - h))
-            canvas.rectangle(x0, y0, x0 + w, y0 + h, color: SIMD3(rng.uniform(0, 255), rng.uniform(0, 255), rng.uniform(0, 255)))
+            canvas.rectangle(
+                x0, y0, x0 + w, y0 + h, color: SIMD3(rng.uniform(0, 255), rng.uniform(0, 255), rng.uniform(0, 255)))
         }
         for _ in 0..<n.blurPasses { canvas.blur() }
     }
