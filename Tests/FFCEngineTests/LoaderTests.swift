@@ -167,4 +167,28 @@ import Testing
         // BGR order and (v − 127.5) / 128.
         #expect(plain[0] == (Float(rgb[2]) - 127.5) / 128 && plain[2] == (Float(rgb[0]) - 127.5) / 128)
     }
+
+    @Test func statsDescribeTheRingAndEpochProgress() throws {
+        let scratch = ScratchDirectory()
+        let db = try FaceDatabase.open(paths: [try Self.synthDatabase(scratch).out])
+        let loader = try InstanceLoader(database: db, configuration: Self.config(workers: 2))
+        defer { loader.stop() }
+        _ = loader.stats()
+        for _ in 0..<6 { _ = try loader.next() }
+        let stats = loader.stats()
+        #expect(stats.name == "instance" && stats.ringCapacity == 3 && stats.ringFill <= 3)
+        #expect(stats.batchesPerSecond > 0)
+        #expect(stats.workerBusyShare > 0 && stats.workerBusyShare <= 1)
+        #expect(stats.trainerWaitShare >= 0 && stats.trainerWaitShare <= 1)
+        #expect(stats.epoch == 1 && stats.epochProgress == 0.5)
+        #expect(stats.skippedRecords == 0)
+    }
+
+    @Test func longTailCountsAreBoundedAndSkewed() {
+        let counts = (0..<2000).map { SyntheticFaces.longTailCount(identity: $0, seed: 1, maxImages: 50) }
+        #expect(counts.min() == 1 && counts.max()! <= 50)
+        let singletons = counts.filter { $0 == 1 }.count
+        #expect(singletons > 600 && singletons < 1400, "about half the identities have one image: \(singletons)")
+        #expect(counts.filter { $0 >= 20 }.count > 10)
+    }
 }
