@@ -163,7 +163,13 @@ import Testing
                 try image.fitAndNormalise(rgb: p, width: 8, height: 8, flip: true, into: $0)
             }
         }
-        #expect(mirrored[0..<3] == plain[21..<24])
+        for y in 0..<8 {
+            for x in 0..<8 {
+                let a = (y * 8 + x) * 3
+                let b = (y * 8 + 7 - x) * 3
+                #expect(mirrored[a..<(a + 3)] == plain[b..<(b + 3)], "pixel \(x),\(y)")
+            }
+        }
         // BGR order and (v − 127.5) / 128.
         #expect(plain[0] == (Float(rgb[2]) - 127.5) / 128 && plain[2] == (Float(rgb[0]) - 127.5) / 128)
     }
