@@ -32,6 +32,9 @@ public struct FaceImage: Sendable {
         self.fit = fit
     }
 
+    /// (v − 127.5) / 128 for every byte value v.
+    static let normalised: [Float] = (0..<256).map { (Float($0) - 127.5) / 128 }
+
     /// Floats per image: H·W·3.
     public var floatsPerImage: Int { height * width * 3 }
 
@@ -49,42 +52,6 @@ public struct FaceImage: Sendable {
         }
     }
 
-    /// Writes one row of `width` RGB pixels as normalised BGR floats, mirrored when `flip`.
-    /// Four pixels (12 bytes) at a time: RGB→BGR is reversing each 3-byte pixel, and mirroring
-    /// four pixels while swapping channels is reversing all 12 bytes.
-    @inline(__always)
-    static func normaliseRow(
-        from row: UnsafePointer<UInt8>, readable: Int, into out: UnsafeMutablePointer<Float>, width: Int, flip: Bool
-    ) {
-        let scale = SIMD16<Float>(repeating: 1.0 / 128)
-        let offset = SIMD16<Float>(repeating: -127.5 / 128)
-        var x = 0
-        while x + 4 <= width {
-            let start = flip ? (width - 4 - x) * 3 : x * 3
-            guard start + 16 <= readable else { break }
-            let v = UnsafeRawPointer(row + start).loadUnaligned(as: SIMD16<UInt8>.self)
-            let bgr: SIMD16<UInt8> =
-                flip
-                ? SIMD16(v[11], v[10], v[9], v[8], v[7], v[6], v[5], v[4], v[3], v[2], v[1], v[0], 0, 0, 0, 0)
-                : SIMD16(v[2], v[1], v[0], v[5], v[4], v[3], v[8], v[7], v[6], v[11], v[10], v[9], 0, 0, 0, 0)
-            let f = SIMD16<Float>(bgr) * scale + offset
-            let q = UnsafeMutableRawPointer(out + x * 3)
-            q.storeBytes(of: f.lowHalf, as: SIMD8<Float>.self)
-            q.storeBytes(of: SIMD4(f[8], f[9], f[10], f[11]), toByteOffset: 32, as: SIMD4<Float>.self)
-            x += 4
-        }
-        let s: Float = 1.0 / 128
-        let o: Float = -127.5 / 128
-        while x < width {
-            let p = row + (flip ? width - 1 - x : x) * 3
-            let q = out + x * 3
-            q[0] = Float(p[2]) * s + o
-            q[1] = Float(p[1]) * s + o
-            q[2] = Float(p[0]) * s + o
-            x += 1
-        }
-    }
-
     /// Fits an RGB image (HWC bytes) to the input size and writes normalised BGR floats.
     public func fitAndNormalise(
         rgb: UnsafeBufferPointer<UInt8>, width w: Int, height h: Int, flip: Bool,
@@ -99,12 +66,31 @@ public struct FaceImage: Sendable {
             }
             let x0 = (w - width) / 2
             let y0 = (h - height) / 2
+            let lut = FaceImage.normalised
             guard let src = rgb.baseAddress, let dst = out.baseAddress else { return }
-            for y in 0..<height {
-                let rowIn = src + ((y + y0) * w + x0) * 3
-                FaceImage.normaliseRow(
-                    from: rowIn, readable: rgb.count - (rowIn - src), into: dst + y * width * 3, width: width,
-                    flip: flip)
+            lut.withUnsafeBufferPointer { table in
+                let t = table.baseAddress!
+                for y in 0..<height {
+                    let rowIn = src + ((y + y0) * w + x0) * 3
+                    let rowOut = dst + y * width * 3
+                    if flip {
+                        for x in 0..<width {
+                            let p = rowIn + (width - 1 - x) * 3
+                            let q = rowOut + x * 3
+                            q[0] = t[Int(p[2])]
+                            q[1] = t[Int(p[1])]
+                            q[2] = t[Int(p[0])]
+                        }
+                    } else {
+                        for x in 0..<width {
+                            let p = rowIn + x * 3
+                            let q = rowOut + x * 3
+                            q[0] = t[Int(p[2])]
+                            q[1] = t[Int(p[1])]
+                            q[2] = t[Int(p[0])]
+                        }
+                    }
+                }
             }
             return
         }
