@@ -37,6 +37,13 @@ import Testing
             same += f[2] == "1" ? 1 : 0
         }
         #expect(same == 5)
+        let parsed = try VerificationPairs(path: options.pairsPath)
+        let resolved = try parsed.imageIndices(in: holdout)
+        #expect(resolved.count == 10 && resolved.filter(\.same).count == 5)
+        for pair in resolved {
+            let sameLabel = holdout.label(ofImage: pair.first) == holdout.label(ofImage: pair.second)
+            #expect(sameLabel == pair.same)
+        }
         #expect(try loadAll(holdout, size: 24).count == 9)
     }
 
