@@ -39,6 +39,7 @@ struct BenchLoader: ParsableCommand {
         var rows: [Row] = []
         for workers in [1, 2] {
             var rates: [Double] = []
+            var cpuRates: [Double] = []
             for run in 0..<runs {
                 let config = LoaderConfiguration(
                     batchSize: batch, workers: workers, ringCapacity: 4, seed: UInt64(run),
@@ -46,32 +47,44 @@ struct BenchLoader: ParsableCommand {
                 let loader = try InstanceLoader(database: database, configuration: config)
                 let batches = max(1, images / batch)
                 let start = Date()
+                let cpuStart = cpuSeconds()
                 for _ in 0..<batches { _ = try loader.next() }
                 let seconds = Date().timeIntervalSince(start)
                 loader.stop()
                 rates.append(Double(batches * batch) / seconds)
+                cpuRates.append(Double(batches * batch) / (cpuSeconds() - cpuStart))
             }
-            rows.append(Row(name: "swift instance loader", workers: workers, imagesPerSecond: median(rates)))
+            rows.append(
+                Row(
+                    name: "swift instance loader", workers: workers, imagesPerSecond: median(rates),
+                    imagesPerCPUSecond: median(cpuRates)))
         }
-        rows.append(Row(name: "python lmdb+protobuf+cv2", workers: 1, imagesPerSecond: pythonRate(path)))
+        let python = pythonRates(path)
+        rows.append(
+            Row(
+                name: "python lmdb+protobuf+cv2", workers: 1, imagesPerSecond: python?.wall,
+                imagesPerCPUSecond: python?.cpu))
 
         for row in rows {
             if json {
                 let value = row.imagesPerSecond.map { String(format: "%.1f", $0) } ?? "null"
                 let perWorker = row.imagesPerSecond.map { String(format: "%.1f", $0 / Double(row.workers)) } ?? "null"
+                let perCPU = row.imagesPerCPUSecond.map { String(format: "%.1f", $0) } ?? "null"
                 print(
                     "{\"bench\":\"loader\",\"name\":\"\(row.name)\",\"workers\":\(row.workers),\"images_per_second\":\(value),"
-                        + "\"images_per_second_per_worker\":\(perWorker),\"image_size\":\(side),\"batch\":\(batch),"
+                        + "\"images_per_second_per_worker\":\(perWorker),\"images_per_cpu_second\":\(perCPU),\"image_size\":\(side),\"batch\":\(batch),"
                         + "\"uptime\":\"\(load)\"}")
             }
         }
         guard !json else { return }
         print("loader benchmark: \(database.imageCount) images of \(size), batch \(batch), median of \(runs) runs")
-        print("name                        workers   images/s   per worker")
+        print("name                        workers   images/s   per worker   per CPU-second")
         for row in rows {
             let rate = row.imagesPerSecond.map { String(format: "%10.0f", $0) } ?? "       n/a"
             let per = row.imagesPerSecond.map { String(format: "%12.0f", $0 / Double(row.workers)) } ?? "         n/a"
-            print("\(row.name.padding(toLength: 28, withPad: " ", startingAt: 0))\(String(format: "%7d", row.workers)) \(rate) \(per)")
+            let cpu = row.imagesPerCPUSecond.map { String(format: "%16.0f", $0) } ?? "             n/a"
+            let name = row.name.padding(toLength: 28, withPad: " ", startingAt: 0)
+            print("\(name)\(String(format: "%7d", row.workers)) \(rate) \(per) \(cpu)")
         }
         print("uptime: \(load)")
     }
@@ -80,6 +93,15 @@ struct BenchLoader: ParsableCommand {
         var name: String
         var workers: Int
         var imagesPerSecond: Double?
+        /// Images per second of this process's CPU time: comparable on a shared machine.
+        var imagesPerCPUSecond: Double?
+    }
+
+    private func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let user = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) * 1e-6
+        return user + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) * 1e-6
     }
 
     private func median(_ values: [Double]) -> Double {
@@ -87,8 +109,8 @@ struct BenchLoader: ParsableCommand {
         return sorted[sorted.count / 2]
     }
 
-    /// Median images/s of the Python reference, or nil when it or its modules are missing.
-    private func pythonRate(_ path: String) -> Double? {
+    /// Median images/s (wall and CPU) of the Python reference, or nil when it or its modules are missing.
+    private func pythonRates(_ path: String) -> (wall: Double, cpu: Double)? {
         guard FileManager.default.fileExists(atPath: python) else { return nil }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -102,7 +124,9 @@ struct BenchLoader: ParsableCommand {
         guard process.terminationStatus == 0,
             let object = try? JSONSerialization.jsonObject(with: output) as? [String: Any]
         else { return nil }
-        return object["images_per_second"] as? Double
+        guard let wall = object["images_per_second"] as? Double, let cpu = object["images_per_cpu_second"] as? Double
+        else { return nil }
+        return (wall, cpu)
     }
 
     private func uptimeText() -> String {

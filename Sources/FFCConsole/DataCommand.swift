@@ -44,7 +44,9 @@ struct DataInfo: ParsableCommand {
             print("\(padded) \(String(format: "%9d", b.identities)) \(bar)")
         }
         let sizes = info.sampleSizes.sorted { $0.value > $1.value }.map { "\($0.key) ×\($0.value)" }
-        print("decode check  \(info.sampleChecked - info.sampleFailed)/\(info.sampleChecked) ok  sizes \(sizes.joined(separator: ", "))")
+        print(
+            "decode check  \(info.sampleChecked - info.sampleFailed)/\(info.sampleChecked) ok  sizes \(sizes.joined(separator: ", "))"
+        )
         for failure in info.sampleFailures { print("  failed \(failure)") }
     }
 }

@@ -28,6 +28,7 @@ struct Bench: ParsableCommand {
             BenchLoader.self,
             BenchHead.self,
             BenchEval.self,
+            BenchConsole.self,
         ]
     )
 }

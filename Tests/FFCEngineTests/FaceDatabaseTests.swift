@@ -52,7 +52,12 @@ import Testing
             let record = try txn.record(ofImage: i)!
             let datum = try Datum.parse(record)
             let bytes = Array(record[datum.image])
-            records.append((caffe.key(ofImage: i), Datum.encode(image: bytes, channels: 3, height: 32, width: 32, label: caffe.label(ofImage: i)), caffe.label(ofImage: i)))
+            records.append(
+                (
+                    caffe.key(ofImage: i),
+                    Datum.encode(image: bytes, channels: 3, height: 32, width: 32, label: caffe.label(ofImage: i)),
+                    caffe.label(ofImage: i)
+                ))
         }
         try writeDatabase(ours, records)
         let rewritten = try FaceDatabase.open(paths: [ours])

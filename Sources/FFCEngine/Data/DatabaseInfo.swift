@@ -45,7 +45,8 @@ public struct DatabaseInfo: Sendable, Codable, Equatable {
         imagesPerIdentityMin = counts.first ?? 0
         imagesPerIdentityMax = counts.last ?? 0
         let mid = counts.count / 2
-        imagesPerIdentityMedian = counts.count % 2 == 1 ? Double(counts[mid]) : Double(counts[mid - 1] + counts[mid]) / 2
+        imagesPerIdentityMedian =
+            counts.count % 2 == 1 ? Double(counts[mid]) : Double(counts[mid - 1] + counts[mid]) / 2
         imagesPerIdentityMean = Double(db.imageCount) / Double(max(1, counts.count))
         var buckets: [Bucket] = []
         var low = 1
@@ -63,7 +64,9 @@ public struct DatabaseInfo: Sendable, Codable, Equatable {
         }
         histogram = buckets
         parts = db.parts.map {
-            Part(path: $0.path, kv: $0.kvPath, images: $0.imageCount, identities: $0.identityCount, labelOffset: $0.labelOffset)
+            Part(
+                path: $0.path, kv: $0.kvPath, images: $0.imageCount, identities: $0.identityCount,
+                labelOffset: $0.labelOffset)
         }
 
         let checked = min(sample, db.imageCount)
@@ -79,7 +82,8 @@ public struct DatabaseInfo: Sendable, Codable, Equatable {
                     throw FaceImageError(reason: "key missing from its LMDB")
                 }
                 let datum = try Datum.parse(record)
-                let (w, h) = try ImageCodec.decodeRGB(UnsafeRawBufferPointer(rebasing: record[datum.image]), into: &scratch)
+                let (w, h) = try ImageCodec.decodeRGB(
+                    UnsafeRawBufferPointer(rebasing: record[datum.image]), into: &scratch)
                 sizes["\(w)x\(h)", default: 0] += 1
             } catch let error as LMDBError {
                 throw error

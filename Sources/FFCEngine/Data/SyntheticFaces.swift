@@ -73,26 +73,44 @@ struct Canvas {
         let c = cosf(angle)
         let s = sinf(angle)
         let edge = min(rx, ry)  // pixels from the rim to the centre along the short axis
-        let invRx = 1 / rx
-        let invRy = 1 / ry
         let reachSquared = (1 + 0.5 / edge) * (1 + 0.5 / edge)  // where the soft rim ends
+        let inner = max(0, 1 - 0.5 / edge)
+        let innerSquared = inner * inner  // fully covered inside this
+        // d²(dx) = qa·dx² + qb·dx + qc along a row: solve for the covered span of each row.
+        let ax = c / rx
+        let ay = s / rx
+        let bx = -s / ry
+        let by = c / ry
+        let qa = ax * ax + bx * bx
         let size = self.size
         pixels.withUnsafeMutableBufferPointer { buffer in
             let base = buffer.baseAddress!
             for y in y0...y1 {
                 let dy = Float(y) + 0.5 - cy
+                let qb = 2 * dy * (ax * ay + bx * by)
+                let qc = dy * dy * (ay * ay + by * by)
+                let disc = qb * qb - 4 * qa * (qc - reachSquared)
+                if disc <= 0 { continue }
+                let root = disc.squareRoot()
+                let lo = (-qb - root) / (2 * qa) + cx - 0.5
+                let hi = (-qb + root) / (2 * qa) + cx - 0.5
+                let xs = max(x0, Int(lo.rounded(.up)))
+                let xe = min(x1, Int(hi.rounded(.down)))
+                if xs > xe { continue }
                 let row = base + y * size * 3
-                for x in x0...x1 {
+                for x in xs...xe {
                     let dx = Float(x) + 0.5 - cx
-                    let u = (dx * c + dy * s) * invRx
-                    let v = (dy * c - dx * s) * invRy
+                    let u = dx * ax + dy * ay
+                    let v = dx * bx + dy * by
                     let d2 = u * u + v * v
-                    if d2 >= reachSquared { continue }
-                    let d = d2.squareRoot()
-                    var a = min(1, max(0, (1 - d) * edge + 0.5))
-                    if ring > 0 { a = min(a, max(0, min(1, (d - (1 - ring)) * edge + 0.5))) }
-                    if a <= 0 { continue }
-                    a *= alpha
+                    var a = alpha
+                    if d2 > innerSquared || ring > 0 {
+                        let d = d2.squareRoot()
+                        var cover = min(1, max(0, (1 - d) * edge + 0.5))
+                        if ring > 0 { cover = min(cover, max(0, min(1, (d - (1 - ring)) * edge + 0.5))) }
+                        if cover <= 0 { continue }
+                        a *= cover
+                    }
                     let p = row + x * 3
                     p[0] += (color.x - p[0]) * a
                     p[1] += (color.y - p[1]) * a
@@ -157,23 +175,29 @@ struct Canvas {
         }
     }
 
-    /// Clamped bytes with sensor noise of about `noise` grey levels (triangular, from two
-    /// 16-bit uniforms per draw: cheap and close enough to Gaussian).
+    /// Clamped bytes with uniform sensor noise of ±`noise` grey levels (four 16-bit draws
+    /// per generator step keep it cheap).
     func bytes(noise: Float, rng: inout SeededRandom) -> [UInt8] {
         let count = pixels.count
-        let amplitude = noise * 1.7 / 65536
-        return [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
+        let amplitude = 2 * noise / 65536
+        var local = rng
+        let out = [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
             pixels.withUnsafeBufferPointer { src in
-                for i in 0..<count {
-                    let r = rng.next()
-                    let a = Float(r & 0xFFFF)
-                    let b = Float((r >> 16) & 0xFFFF)
-                    let v: Float = src[i] + (a + b - 65536) * amplitude + 0.5
-                    out[i] = UInt8(min(255, max(0, v)))
+                var i = 0
+                while i < count {
+                    var r = local.next()
+                    for _ in 0..<4 where i < count {
+                        let v: Float = src[i] + (Float(r & 0xFFFF) - 32768) * amplitude + 0.5
+                        out[i] = UInt8(min(255, max(0, v)))
+                        r >>= 16
+                        i += 1
+                    }
                 }
             }
             initialized = count
         }
+        rng = local
+        return out
     }
 }
 
@@ -297,7 +321,8 @@ struct IdentityCode {
             alpha: Float = 1, depth: Float = 1, ring: Float = 0
         ) {
             let (px, py) = at(x, y, depth: depth)
-            canvas.ellipse(px, py, rx * unit, ry * unit, angle: angle + n.rotation, color: color, alpha: alpha, ring: ring)
+            canvas.ellipse(
+                px, py, rx * unit, ry * unit, angle: angle + n.rotation, color: color, alpha: alpha, ring: ring)
         }
         canvas.gradient(top: n.background.0, bottom: n.background.1)
         let shade = skin * 0.82
@@ -353,7 +378,8 @@ struct IdentityCode {
             let h = Int(rng.uniform(0.1, 0.3) * Float(size))
             let x0 = Int(rng.next() % UInt64(size - w))
             let y0 = Int(rng.next() % UInt64(size - h))
-            canvas.rectangle(x0, y0, x0 + w, y0 + h, color: SIMD3(rng.uniform(0, 255), rng.uniform(0, 255), rng.uniform(0, 255)))
+            canvas.rectangle(
+                x0, y0, x0 + w, y0 + h, color: SIMD3(rng.uniform(0, 255), rng.uniform(0, 255), rng.uniform(0, 255)))
         }
         for _ in 0..<n.blurPasses { canvas.blur() }
     }
