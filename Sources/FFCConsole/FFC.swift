@@ -3,6 +3,11 @@ import ArgumentParser
 
 @main
 struct FFC: ParsableCommand {
+    static func main() {
+        OpenBLASCore.reexecIfMisdetected()
+        main(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "ffc",
         abstract: "Train face recognition with Fast Face Classification (F²C) on CPUs.",
