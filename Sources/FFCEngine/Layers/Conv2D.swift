@@ -173,16 +173,19 @@ public final class Conv2D: Layer {
     }
 
     /// Copies each output pixel's KH·KW·C receptive field of `x` (N, H, W, C) into one row
-    /// of `patches`; padding is zeros. Images first..<first+count.
+    /// of `patches`; padding is zeros. Images first..<first+count; workers split the output
+    /// rows (memory-bound copying that would otherwise leave the second core idle).
     private func im2col(_ x: Tensor, _ g: ConvGeometry, first: Int, count: Int, into patches: Tensor) {
         let (h, w, c) = (x.shape[1], x.shape[2], x.shape[3])
         let (k, s, p) = (g.kernel, g.stride, g.padding)
         let (oh, ow) = (g.outputSize(h), g.outputSize(w))
-        let src = x.pointer
-        var dst = patches.pointer
-        for img in first..<(first + count) {
-            let image = src + img * h * w * c
-            for oy in 0..<oh {
+        let rowLength = k * k * c
+        let (src, out) = (UnsafePointer(x.pointer), patches.pointer)
+        Parallel.forRanges(count * oh, costPerItem: ow * rowLength) { imageRows in
+            for imageRow in imageRows {
+                let (img, oy) = (first + imageRow / oh, imageRow % oh)
+                let image = src + img * h * w * c
+                var dst = out + imageRow * ow * rowLength
                 for ox in 0..<ow {
                     for ky in 0..<k {
                         let iy = oy * s - p + ky
