@@ -1,10 +1,12 @@
 // The `ffc` executable: a thin command-line shell over FFCEngine and the console.
 import ArgumentParser
+import FFCEngine
 
 @main
 struct FFC: ParsableCommand {
     static func main() {
-        OpenBLASCore.reexecIfMisdetected()
+        // OpenBLAS picks its kernels at load time; restart with the right ones when it fell back.
+        BLAS.restartWithFastKernelsIfNeeded()
         main(nil)
     }
 
