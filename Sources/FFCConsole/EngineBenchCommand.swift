@@ -21,7 +21,6 @@ struct EngineBench: ParsableCommand {
     @Option(help: "Python interpreter with torch.") var python = "python3"
 
     func run() throws {
-        BLAS.restartWithFastKernelsIfNeeded()
         let names = models.split(separator: ",").map(String.init)
         for name in names where !Backbone.names.contains(name) {
             throw ValidationError("unknown backbone '\(name)'; known: \(Backbone.names.joined(separator: ", "))")
