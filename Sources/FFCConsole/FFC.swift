@@ -8,6 +8,7 @@ struct FFC: ParsableCommand {
         abstract: "Train face recognition with Fast Face Classification (F²C) on CPUs.",
         subcommands: [
             Bench.self,
+            Runs.self,
         ]
     )
 }
