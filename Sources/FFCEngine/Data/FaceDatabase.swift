@@ -1,0 +1,160 @@
+// Data/FaceDatabase: one or more FFC-format databases opened as one labelled image set, with
+// the identity → images index the identity loader samples from.
+import Foundation
+
+/// Several LMDB + kv databases concatenated; database d's labels are offset by the label
+/// counts (max label + 1) of the databases before it, as in the original FFC.
+///
+/// Memory is flat arrays only: per image its key bytes + 8 (key start) + 4 (label) + 4 (place
+/// in the identity index) bytes; per identity 8 bytes (index start). A million identities with
+/// ten images of 10-byte keys take about 8 MB + 10M × 26 B ≈ 268 MB.
+public final class FaceDatabase: Sendable {
+    /// One database of the set.
+    public struct Part: Sendable, Equatable {
+        public var path: String
+        public var kvPath: String
+        public var labelOffset: Int
+        public var identityCount: Int
+        public var firstImage: Int
+        public var imageCount: Int
+    }
+
+    public let parts: [Part]
+    private let readers: [LMDBReader]
+    private let keyBytes: [UInt8]
+    private let keyStarts: [Int]
+    /// Global label of each image (kv order, databases back to back).
+    private let labels: [Int32]
+    /// Images of identity y are `imagesByIdentity[identityStarts[y]..<identityStarts[y+1]]`.
+    private let identityStarts: [Int]
+    private let imagesByIdentity: [UInt32]
+    /// Identities with at least one image, ascending.
+    public let presentIdentities: [UInt32]
+
+    public var imageCount: Int { labels.count }
+    /// Label count: every label below it is a class, even one with no images.
+    public var identityCount: Int { identityStarts.count - 1 }
+
+    /// The kv file the original FFC names beside `NAME.lmdb`: `NAME_kv.txt`.
+    public static func defaultKVPath(for databasePath: String) -> String {
+        var base = databasePath
+        while base.hasSuffix("/") { base.removeLast() }
+        if base.hasSuffix(".lmdb") { base.removeLast(5) }
+        return base + "_kv.txt"
+    }
+
+    /// Opens databases `paths`, each with the kv file at the same place in `kvPaths` (nil: the
+    /// default name beside it). With `verifyKeys`, every kv key is looked up once (about 1 µs
+    /// per key), so a key missing from its LMDB is reported now rather than mid-training.
+    public static func open(paths: [String], kvPaths: [String?] = [], verifyKeys: Bool = true) throws
+        -> FaceDatabase
+    {
+        guard kvPaths.isEmpty || kvPaths.count == paths.count else {
+            throw FaceDatabaseError.countMismatch(databases: paths.count, kvFiles: kvPaths.count)
+        }
+        var parts: [Part] = []
+        var readers: [LMDBReader] = []
+        var keyBytes: [UInt8] = []
+        var keyStarts: [Int] = [0]
+        var labels: [Int32] = []
+        var labelOffset = 0
+        for (d, path) in paths.enumerated() {
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw FaceDatabaseError.missingDatabase(path: path)
+            }
+            let kvPath = (kvPaths.isEmpty ? nil : kvPaths[d]) ?? defaultKVPath(for: path)
+            guard FileManager.default.fileExists(atPath: kvPath) else {
+                throw FaceDatabaseError.missingKVFile(path: kvPath, database: path)
+            }
+            let kv = try KVFile(path: kvPath)
+            guard kv.count > 0 else { throw FaceDatabaseError.emptyDatabase(path: path) }
+            let reader = try LMDBReader(path: path)
+            if verifyKeys {
+                let txn = try reader.beginRead()
+                for i in 0..<kv.count where try txn.get(kv.key(i)) == nil {
+                    throw FaceDatabaseError.keyNotInDatabase(
+                        key: kv.key(i), kvFile: kvPath, line: Int(kv.lines[i]), database: path)
+                }
+            }
+            let identities = Int(kv.labels.max()!) + 1
+            parts.append(
+                Part(
+                    path: path, kvPath: kvPath, labelOffset: labelOffset, identityCount: identities,
+                    firstImage: labels.count, imageCount: kv.count))
+            let base = keyBytes.count
+            keyBytes.append(contentsOf: kv.keyBytes)
+            keyStarts.append(contentsOf: kv.keyStarts.dropFirst().map { $0 + base })
+            labels.append(contentsOf: kv.labels.map { $0 + Int32(labelOffset) })
+            labelOffset += identities
+            readers.append(reader)
+        }
+        return FaceDatabase(
+            parts: parts, readers: readers, keyBytes: keyBytes, keyStarts: keyStarts, labels: labels,
+            identityCount: labelOffset)
+    }
+
+    private init(
+        parts: [Part], readers: [LMDBReader], keyBytes: [UInt8], keyStarts: [Int], labels: [Int32],
+        identityCount: Int
+    ) {
+        self.parts = parts
+        self.readers = readers
+        self.keyBytes = keyBytes
+        self.keyStarts = keyStarts
+        self.labels = labels
+        // Counting sort of images by label: stable, so an identity's images keep kv order.
+        var starts = [Int](repeating: 0, count: identityCount + 1)
+        for y in labels { starts[Int(y) + 1] += 1 }
+        for y in 0..<identityCount { starts[y + 1] += starts[y] }
+        var fill = starts
+        var byIdentity = [UInt32](repeating: 0, count: labels.count)
+        for (i, y) in labels.enumerated() {
+            byIdentity[fill[Int(y)]] = UInt32(i)
+            fill[Int(y)] += 1
+        }
+        identityStarts = starts
+        imagesByIdentity = byIdentity
+        presentIdentities = (0..<identityCount).filter { starts[$0 + 1] > starts[$0] }.map { UInt32($0) }
+    }
+
+    /// Global label of image i. - Complexity: O(1).
+    public func label(ofImage i: Int) -> Int { Int(labels[i]) }
+
+    /// kv key of image i. - Complexity: O(key length).
+    public func key(ofImage i: Int) -> String {
+        String(decoding: keyBytes[keyStarts[i]..<keyStarts[i + 1]], as: UTF8.self)
+    }
+
+    /// Images of identity y, in kv order. - Complexity: O(1).
+    public func images(ofIdentity y: Int) -> ArraySlice<UInt32> {
+        imagesByIdentity[identityStarts[y]..<identityStarts[y + 1]]
+    }
+
+    /// Which part holds image i. - Complexity: O(log parts).
+    public func part(ofImage i: Int) -> Int {
+        var lo = 0
+        var hi = parts.count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if parts[mid].firstImage <= i { lo = mid } else { hi = mid - 1 }
+        }
+        return lo
+    }
+
+    /// Opens one read transaction per part for a batch of lookups.
+    public func beginRead() throws -> FaceDatabaseReadTransaction {
+        FaceDatabaseReadTransaction(database: self, transactions: try readers.map { try $0.beginRead() })
+    }
+}
+
+/// Read transactions on every part of a `FaceDatabase`; one thread at a time.
+public struct FaceDatabaseReadTransaction {
+    let database: FaceDatabase
+    let transactions: [LMDBReadTransaction]
+
+    /// The raw record of image i (a protobuf Datum), valid while this transaction lives,
+    /// or nil when its key is absent.
+    public func record(ofImage i: Int) throws -> UnsafeRawBufferPointer? {
+        try transactions[database.part(ofImage: i)].get(database.key(ofImage: i))
+    }
+}

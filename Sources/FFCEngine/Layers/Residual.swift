@@ -1,0 +1,53 @@
+// Residual: y = body(x) + shortcut(x), the shortcut being identity or a projection
+// (arcface_torch's `downsample`). The body's parameters keep their own names; the
+// projection's live under `downsample.`, as in PyTorch's IBasicBlock.
+import Foundation
+
+public final class Residual: Layer {
+    public let body: Sequential
+    public let shortcut: Sequential?
+
+    private var output: Tensor?
+    private var inputGrad: Tensor?
+
+    public init(body: Sequential, shortcut: Sequential? = nil) {
+        self.body = body
+        self.shortcut = shortcut
+    }
+
+    public var parameters: [NamedParameter] {
+        body.parameters + (shortcut.map { prefixed("downsample", $0.parameters) } ?? [])
+    }
+
+    public var buffers: [NamedBuffer] {
+        body.buffers + (shortcut.map { prefixed("downsample", $0.buffers) } ?? [])
+    }
+
+    public var children: [(name: String, layer: any Layer)] {
+        body.layers + (shortcut.map { [(name: "downsample", layer: $0 as any Layer)] } ?? [])
+    }
+
+    public var summary: String { shortcut == nil ? "Residual (identity)" : "Residual (projection)" }
+    public func outputShape(_ input: [Int]) -> [Int] { body.outputShape(input) }
+
+    public func multiplyAdds(_ input: [Int]) -> Int {
+        body.multiplyAdds(input) + (shortcut?.multiplyAdds(input) ?? 0)
+    }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        let main = body.forward(x, training: training)
+        let side = shortcut?.forward(x, training: training) ?? x
+        precondition(main.shape == side.shape, "residual body \(main.shape) vs shortcut \(side.shape)")
+        let y = Tensor.reuse(&output, shape: main.shape)
+        for i in 0..<y.count { y[i] = main[i] + side[i] }
+        return y
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor {
+        let mainGrad = body.backward(dy)
+        let sideGrad = shortcut?.backward(dy) ?? dy
+        let dx = Tensor.reuse(&inputGrad, shape: mainGrad.shape)
+        for i in 0..<dx.count { dx[i] = mainGrad[i] + sideGrad[i] }
+        return dx
+    }
+}

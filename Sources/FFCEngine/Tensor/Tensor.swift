@@ -1,0 +1,123 @@
+// Tensor: the float32 tensor every layer reads and writes, plus the seeded generator that
+// initialises weights and draws dropout masks.
+//
+// Legend: N batch, H height, W width, C channels, D embedding size, K = KH·KW·Cin patch size.
+// Activations are channels-last (N, H, W, C). Why: a 1×1 convolution is then one GEMM over
+// all N·H·W pixels with no reshuffling, an im2col patch row is KH·KW runs of Cin contiguous
+// floats (memcpy, not gathers), and depthwise convolution, batch norm and PReLU vectorise
+// across the contiguous channel axis. Fully connected activations are (N, C).
+//
+// Memory: a layer keeps its output and input-gradient tensors between steps and only grows
+// them when a larger shape arrives (`Tensor.reuse`), so resident memory is flat over a run.
+import Foundation
+
+/// A dense, row-major float32 tensor that owns (or views) one allocation.
+///
+/// Reference semantics on purpose: layers hand their output buffers to the next layer and
+/// keep a reference to their input for the backward pass, with no copies.
+public final class Tensor: @unchecked Sendable {
+    public private(set) var shape: [Int]
+    public private(set) var count: Int
+    /// Floats allocated; `count ≤ capacity`. Grows, never shrinks.
+    public private(set) var capacity: Int
+    public private(set) var pointer: UnsafeMutablePointer<Float>
+    /// Set for a view: the tensor whose memory this one borrows (kept alive by this reference).
+    private let base: Tensor?
+
+    /// A zero-filled tensor.
+    public init(shape: [Int]) {
+        let n = shape.reduce(1, *)
+        self.shape = shape
+        count = n
+        capacity = max(n, 1)
+        pointer = .allocate(capacity: capacity)
+        pointer.initialize(repeating: 0, count: capacity)
+        base = nil
+    }
+
+    public convenience init(shape: [Int], values: [Float]) {
+        precondition(shape.reduce(1, *) == values.count, "shape \(shape) does not hold \(values.count) values")
+        self.init(shape: shape)
+        values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }
+    }
+
+    /// A view of `base`'s memory under another shape with the same element count.
+    public init(viewing base: Tensor, shape: [Int]) {
+        precondition(shape.reduce(1, *) == base.count, "view \(shape) does not match \(base.shape)")
+        self.shape = shape
+        count = base.count
+        capacity = base.count
+        pointer = base.pointer
+        self.base = base
+    }
+
+    deinit {
+        if base == nil { pointer.deallocate() }
+    }
+
+    /// The buffer in `slot`, reshaped to `shape`; allocated only when the slot is empty or
+    /// too small, so steady-state training allocates nothing.
+    /// - Complexity: O(1) when the capacity suffices, else O(count).
+    public static func reuse(_ slot: inout Tensor?, shape: [Int]) -> Tensor {
+        let n = shape.reduce(1, *)
+        if let t = slot, t.base == nil, t.capacity >= n {
+            t.shape = shape
+            t.count = n
+            return t
+        }
+        let t = Tensor(shape: shape)
+        slot = t
+        return t
+    }
+
+    public var values: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
+
+    public subscript(i: Int) -> Float {
+        get { pointer[i] }
+        set { pointer[i] = newValue }
+    }
+
+    public func fill(_ value: Float) { pointer.update(repeating: value, count: count) }
+    public func zero() { fill(0) }
+
+    public func copy(from other: Tensor) {
+        precondition(other.count == count, "copy of \(other.shape) into \(shape)")
+        pointer.update(from: other.pointer, count: count)
+    }
+
+    /// An independent tensor with the same shape and values.
+    public func clone() -> Tensor {
+        let t = Tensor(shape: shape)
+        t.copy(from: self)
+        return t
+    }
+
+    /// Σ x² in double precision.
+    public var sumOfSquares: Double {
+        var s = 0.0
+        for i in 0..<count { s += Double(pointer[i]) * Double(pointer[i]) }
+        return s
+    }
+}
+
+/// SplitMix64: a small, fast, seedable generator; every random draw in the engine goes
+/// through one, so a run with the same seed is reproducible.
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
+    public private(set) var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [lower, upper).
+    public mutating func uniform(_ lower: Float, _ upper: Float) -> Float {
+        let unit = Float(next() >> 40) / Float(1 << 24)
+        return lower + (upper - lower) * unit
+    }
+}
