@@ -25,6 +25,8 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
     public var scale = 32.0
     public var featDim = 512
     public var netType = "tiny"
+    /// Input side S in pixels (0: the backbone's own, 112, or 64 for `tiny`).
+    public var inputSize = 0
     public var head = HeadKind.ffc
     /// Partial FC: share of negative centres sampled per step.
     public var pfcSampleRate = 0.1
@@ -65,7 +67,7 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case queueSize = "queue_size", batchSize = "batch_size", alpha, lossType = "loss_type", margin,
-            scale, featDim = "feat_dim", netType = "net_type", head, pfcSampleRate = "pfc_sample_rate"
+            scale, featDim = "feat_dim", netType = "net_type", inputSize = "input_size", head, pfcSampleRate = "pfc_sample_rate"
         case lr = "LR", lrMin = "LR_min", epochs, milestones, gammas, warmup, patience, scheduler, momentum,
             weightDecay = "decay", nesterov
         case seed, runDir = "run_dir", maxSteps = "max_steps", checkpointEvery = "checkpoint_every",
@@ -82,7 +84,8 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
         }
         try take(.queueSize, &queueSize); try take(.batchSize, &batchSize); try take(.alpha, &alpha)
         try take(.lossType, &lossType); try take(.margin, &margin); try take(.scale, &scale)
-        try take(.featDim, &featDim); try take(.netType, &netType); try take(.head, &head)
+        try take(.featDim, &featDim); try take(.netType, &netType); try take(.inputSize, &inputSize)
+        try take(.head, &head)
         try take(.pfcSampleRate, &pfcSampleRate); try take(.lr, &lr); try take(.lrMin, &lrMin)
         try take(.epochs, &epochs); try take(.milestones, &milestones); try take(.gammas, &gammas)
         try take(.warmup, &warmup); try take(.patience, &patience); try take(.scheduler, &scheduler)
@@ -163,6 +166,7 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
         if maxSteps < 0 { throw fail("max_steps", maxSteps, "must be ≥ 0") }
         if checkpointKeep < 1 { throw fail("checkpoint_keep", checkpointKeep, "must be ≥ 1") }
         if checkpointEvery < 0 { throw fail("checkpoint_every", checkpointEvery, "must be ≥ 0") }
+        if inputSize < 0 { throw fail("input_size", inputSize, "must be ≥ 0 (0: the backbone's own)") }
         if workers < 1 { throw fail("workers", workers, "must be ≥ 1") }
         if logEvery < 1 { throw fail("log_every", logEvery, "must be ≥ 1") }
     }
