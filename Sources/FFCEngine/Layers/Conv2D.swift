@@ -31,8 +31,9 @@ public final class Conv2D: Layer {
     private var inputGrad: Tensor?  // (N, H, W, Cin)
     private var cols: Tensor?  // (chunk·OH·OW, K)
     private var colsGrad: Tensor?  // (chunk·OH·OW, K)
-    /// Floats the im2col buffer may hold before images are processed in smaller chunks.
-    private static let colsBudget = 4 << 20
+    /// Floats the im2col buffer may hold before images are processed in smaller chunks
+    /// (16 MiB: large enough for full-size GEMMs, small enough to stay flat in memory).
+    var colsBudget = 4 << 20
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0) {
         self.inChannels = inChannels
@@ -64,7 +65,7 @@ public final class Conv2D: Layer {
 
     /// Images per im2col chunk: as many as fit the budget, at least one.
     private func chunkSize(batch: Int, outPixels: Int) -> Int {
-        max(1, min(batch, Conv2D.colsBudget / max(1, outPixels * patchSize)))
+        max(1, min(batch, colsBudget / max(1, outPixels * patchSize)))
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
