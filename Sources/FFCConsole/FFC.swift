@@ -9,6 +9,8 @@ struct FFC: ParsableCommand {
         subcommands: [
             Bench.self,
             Runs.self,
+            Synth.self,
+            Import.self,
         ]
     )
 }

@@ -1,0 +1,39 @@
+// A one-line progress bar with rate and ETA on stderr, for long command-line jobs
+// (`ffc synth`, `ffc import`). Redraws at most 5 times a second.
+import Foundation
+
+struct ProgressBar {
+    let label: String
+    let unit: String
+    private let start = Date()
+    private var lastDraw = Date.distantPast
+
+    init(label: String, unit: String = "images") {
+        self.label = label
+        self.unit = unit
+    }
+
+    mutating func update(done: Int, total: Int, force: Bool = false) {
+        let now = Date()
+        guard force || now.timeIntervalSince(lastDraw) >= 0.2 else { return }
+        lastDraw = now
+        let elapsed = max(now.timeIntervalSince(start), 1e-6)
+        let rate = Double(done) / elapsed
+        let fraction = total > 0 ? min(1, Double(done) / Double(total)) : 0
+        let width = 30
+        let filled = Int(fraction * Double(width))
+        let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+        let eta = rate > 0 && total > done ? Double(total - done) / rate : 0
+        let line = String(
+            format: "\r%@ [%@] %3.0f%% %d/%d %@  %.0f/s  ETA %@ ", label, bar, fraction * 100, done, total,
+            unit, rate, ProgressBar.clock(eta))
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    func finish() { FileHandle.standardError.write(Data("\n".utf8)) }
+
+    static func clock(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+    }
+}
