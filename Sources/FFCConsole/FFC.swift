@@ -9,6 +9,9 @@ struct FFC: ParsableCommand {
         subcommands: [
             Bench.self,
             Runs.self,
+            Train.self,
+            Attach.self,
+            Demo.self,
             Synth.self,
             Import.self,
         ]

@@ -3,7 +3,7 @@
 // it owns no training state.
 import Foundation
 
-/// A small RGB picture of one of an identity's images, for the pool inspector.
+/// One of an identity's images as the control socket carries it (the pool inspector's picture).
 public struct SampleImage: Sendable, Equatable, Codable {
     public var width: Int
     public var height: Int
@@ -29,6 +29,6 @@ public protocol ConsoleSource: AnyObject, Sendable {
     func inspect(sort: PoolSortKey, offset: Int, limit: Int) -> [PoolSlotInfo]
     /// The slot of one identity, or nil when it is not in the pool.
     func lookup(identity: Int) -> PoolSlotInfo?
-    /// One of the identity's training images, or nil when the source has none.
-    func sampleImage(identity: Int) -> SampleImage?
+    /// One of the identity's images as packed RGB (height, width, 3), or nil when none can be read.
+    func sampleImage(identity: Int) -> (width: Int, height: Int, rgb: [UInt8])?
 }

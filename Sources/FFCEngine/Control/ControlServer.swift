@@ -92,7 +92,7 @@ public final class ControlServer: Sendable {
         case .lookup(let identity):
             return .slot(source.lookup(identity: identity))
         case .sampleImage(let identity):
-            return .image(source.sampleImage(identity: identity))
+            return .image(source.sampleImage(identity: identity).map { SampleImage(width: $0.width, height: $0.height, rgb: $0.rgb) })
         case .snapshot:
             client.pushDelta(from: hub)
             return .accepted

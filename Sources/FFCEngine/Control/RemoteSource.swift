@@ -75,9 +75,9 @@ public final class RemoteSource: ConsoleSource {
         return nil
     }
 
-    public func sampleImage(identity: Int) -> SampleImage? {
-        if case .image(let image) = request(.sampleImage(identity: identity)) { return image }
-        return nil
+    public func sampleImage(identity: Int) -> (width: Int, height: Int, rgb: [UInt8])? {
+        guard case .image(let image?) = request(.sampleImage(identity: identity)) else { return nil }
+        return (image.width, image.height, image.rgb)
     }
 
     /// Sends a request and waits for its reply; nil when the connection is gone or the wait times out.

@@ -47,6 +47,9 @@ public struct RunDirectory: Sendable, Equatable {
         }
     }
 
+    /// Whether a trainer answers on this run's control socket now.
+    public var isLive: Bool { ControlSocket.answers(path: socketPath) }
+
     public var exists: Bool {
         FileManager.default.fileExists(atPath: configPath) || FileManager.default.fileExists(atPath: metricsPath)
     }
@@ -79,7 +82,7 @@ extension RunDirectory {
     public func summary() -> RunSummary {
         let contents = (try? MetricsStreamContents.read(path: metricsPath)) ?? MetricsStreamContents()
         let state: RunSummary.State
-        if ControlSocket.answers(path: socketPath) {
+        if isLive {
             state = .live
         } else if contents.events.contains(where: { $0.kind == .info && $0.message == Self.finishedMessage }) {
             state = .finished

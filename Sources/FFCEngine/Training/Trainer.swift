@@ -197,7 +197,7 @@ public final class Trainer {
     }
 
     /// One of the identity's stored images as RGB bytes, for the pool inspector.
-    func sampleImage(identity: Int) -> SampleImage? {
+    func sampleImage(identity: Int) -> (width: Int, height: Int, rgb: [UInt8])? {
         guard identity >= 0, identity < database.identityCount,
             let image = database.images(ofIdentity: identity).first,
             let txn = try? database.beginRead(), let record = try? txn.record(ofImage: Int(image)),
@@ -206,6 +206,6 @@ public final class Trainer {
         var rgb: [UInt8] = []
         guard let (w, h) = try? ImageCodec.decodeRGB(UnsafeRawBufferPointer(rebasing: record[datum.image]), into: &rgb)
         else { return nil }
-        return SampleImage(width: w, height: h, rgb: Array(rgb.prefix(w * h * 3)))
+        return (w, h, Array(rgb.prefix(w * h * 3)))
     }
 }

@@ -103,7 +103,7 @@ public final class TrainingRun: ConsoleSource {
         queue.sync { state.value.trainer.head.lookup(identity: identity, step: state.value.trainer.step) }
     }
 
-    public func sampleImage(identity: Int) -> SampleImage? {
+    public func sampleImage(identity: Int) -> (width: Int, height: Int, rgb: [UInt8])? {
         queue.sync { state.value.trainer.sampleImage(identity: identity) }
     }
 

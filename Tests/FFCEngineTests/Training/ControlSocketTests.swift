@@ -20,8 +20,8 @@ final class FixedPoolSource: ConsoleSource {
         Array(rows.dropFirst(offset).prefix(limit))
     }
     func lookup(identity: Int) -> PoolSlotInfo? { rows.first { $0.identity == identity } }
-    func sampleImage(identity: Int) -> SampleImage? {
-        identity == 100 ? SampleImage(width: 2, height: 1, rgb: [1, 2, 3, 4, 5, 6]) : nil
+    func sampleImage(identity: Int) -> (width: Int, height: Int, rgb: [UInt8])? {
+        identity == 100 ? (2, 1, [1, 2, 3, 4, 5, 6]) : nil
     }
 }
 
