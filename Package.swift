@@ -19,6 +19,8 @@ let package = Package(
             name: "FFCEngine",
             dependencies: ["LRUCache", "CLMDB", "COpenBLAS", "CJPEG"]
         ),
+        // The live console: layout, panels, themes, keys; only UI/Terminal.swift calls curses.
+        .target(name: "FFCConsoleUI", dependencies: ["FFCEngine", "CNcurses"]),
 
         // C wrappers: a module map plus a shim header for what Swift cannot import.
         .systemLibrary(name: "CNcurses", providers: [.apt(["libncurses-dev"])]),
@@ -32,12 +34,13 @@ let package = Package(
         .executableTarget(
             name: "FFCConsole",
             dependencies: [
-                "FFCEngine", "LRUCache", "CNcurses",
+                "FFCEngine", "FFCConsoleUI", "LRUCache", "CNcurses",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         // Tests
         .testTarget(name: "FFCEngineTests", dependencies: ["FFCEngine"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "FFCConsoleUITests", dependencies: ["FFCConsoleUI"], exclude: ["Golden"]),
     ]
 )
