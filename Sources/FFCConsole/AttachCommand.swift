@@ -1,6 +1,7 @@
 // `ffc attach [RUN]`: reconnects to a live run through its control socket. Detaching never
 // stops the run; only an explicit stop does.
 import ArgumentParser
+import FFCConsoleUI
 import FFCEngine
 import Foundation
 import Synchronization
@@ -30,10 +31,24 @@ struct Attach: ParsableCommand {
         try Self.attach(run: directory, theme: theme, plain: plain)
     }
 
-    /// Follows the run until it ends or the user detaches.
+    /// Shows the console for the run (plain lines without a terminal or with `plain`) until
+    /// the run ends, the user detaches, or the user stops it.
     static func attach(run: RunDirectory, theme: String?, plain: Bool = false) throws {
         let source = try RemoteSource(run: run)
-        followPlain(source, run: run)
+        guard !plain, Console.isInteractive else {
+            followPlain(source, run: run)
+            return
+        }
+        let exit = try Console.run(source: source, theme: ThemeName(theme ?? "default"))
+        switch exit {
+        case .detach:
+            print("detached; training continues. Reattach with: ffc attach \(run.path)")
+        case .stopRun:
+            print("stop sent: the trainer saves a checkpoint and ends (\(run.logPath))")
+        case .finished:
+            print("run finished: \(run.path)")
+        }
+        source.disconnect()
     }
 
     /// Prints a progress line a second and every new event; Ctrl-C detaches.
