@@ -9,10 +9,16 @@ struct Demo: ParsableCommand {
         abstract: "Train the tiny net on a small synthetic database (made on first use) with the console.")
 
     @Option(help: "Where the demo database lives.") var data = "data/demo"
-    @Option(help: "Synthetic identities.") var identities = 400
+    @Option(help: "Synthetic identities.") var identities = 500
     @Option(help: "Steps to train (0: 20 epochs).") var maxSteps = 0
     @Option(help: "Console theme name or file.") var theme: String?
     @Flag(help: "No console: plain progress lines.") var headless = false
+
+    /// 20% of the identities, but never fewer slots than one pass writes (1.5·B), so the
+    /// pair part always finds its identity.
+    static func queueSize(identities: Int, batchSize: Int) -> Int {
+        min(identities, max(identities / 5, 3 * batchSize))
+    }
 
     func run() throws {
         let database = data + "/synth.lmdb"
@@ -25,7 +31,7 @@ struct Demo: ParsableCommand {
         }
         var arguments = [
             database, "--net-type", "tiny", "--input-size", "64", "--feat-dim", "128", "--batch-size", "32",
-            "--queue-size", String(max(1, identities / 10)), "--loss-type", "AM", "--margin", "0.35", "--lr", "0.1",
+            "--queue-size", String(Self.queueSize(identities: identities, batchSize: 32)), "--loss-type", "AM", "--margin", "0.35", "--lr", "0.1",
             "--epochs", "20", "--milestones", "12,16", "--checkpoint-every", "500",
             "--run-dir", "runs/demo-" + Train.timestamp(),
         ]

@@ -14,6 +14,7 @@ struct FFC: ParsableCommand {
             Demo.self,
             Synth.self,
             Import.self,
+            Eval.self,
         ]
     )
 }
@@ -22,6 +23,6 @@ struct FFC: ParsableCommand {
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a benchmark and print a table; --json prints one object per row.",
-        subcommands: []
+        subcommands: [BenchEval.self]
     )
 }

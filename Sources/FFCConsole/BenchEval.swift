@@ -1,0 +1,156 @@
+// `ffc bench eval`: identification scoring throughput against raw sgemm and against numpy.
+import ArgumentParser
+import FFCEngine
+import Foundation
+
+struct BenchEval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Identification scoring: pairs/s, share of sgemm throughput, and numpy on the same CPU.",
+        discussion: """
+            Scores --probes random unit vectors against --distractors generated unit vectors
+            (blocks of --block-rows) with the engine's identification code, times plain sgemm on
+            the same block shape, and runs tools/reference/eval_bench.py (numpy) on the same sizes
+            when python3 with numpy is available. Scoring time = sgemm + scan (best score,
+            histograms); generating distractors is timed separately. The issue's target size:
+              ffc bench eval --probes 10000 --distractors 1000000 --dim 512 --runs 1
+            """
+    )
+
+    @Option(help: "Probe count.")
+    var probes: Int = 2000
+
+    @Option(help: "Distractor count.")
+    var distractors: Int = 50000
+
+    @Option(help: "Embedding size.")
+    var dim: Int = 512
+
+    @Option(help: "Candidate rows per sgemm block.")
+    var blockRows: Int = 4096
+
+    @Option(help: "Runs per row (the median is shown).")
+    var runs: Int = 3
+
+    @Option(help: "The numpy baseline script.")
+    var numpyScript: String = "tools/reference/eval_bench.py"
+
+    @Flag(help: "Small sizes, one run: a smoke test.")
+    var quick = false
+
+    @Flag(help: "Print one JSON object per row.")
+    var json = false
+
+    func run() throws {
+        let p = quick ? 500 : probes, d = quick ? 10000 : distractors, r = quick ? 1 : max(1, runs)
+        let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+        let probeRows = randomUnitRows(p, seed: 1)
+        let labels = Array(0..<p)
+
+        // Raw sgemm over the same blocks the identification scores, alternated with it run by
+        // run so both see the same machine load.
+        let cols = min(blockRows, d)
+        let block = randomUnitRows(cols, seed: 2)
+        var scores = [Float](repeating: 0, count: p * cols)
+        var gemmGflops: [Double] = [], pairsPerSecond: [Double] = [], totalPairsPerSecond: [Double] = []
+        var scanNanosecondsPerPair: [Double] = []
+        for _ in 0..<r {
+            let t = Date()
+            var done = 0
+            while done < d {
+                let n = min(cols, d - done)
+                probeRows.withUnsafeBufferPointer { a in
+                    block.withUnsafeBufferPointer { b in
+                        scores.withUnsafeMutableBufferPointer {
+                            ScoreGEMM.scores(a.baseAddress!, rows: p, b.baseAddress!, cols: n, dim: dim, into: $0.baseAddress!)
+                        }
+                    }
+                }
+                done += n
+            }
+            gemmGflops.append(2 * Double(p) * Double(d) * Double(dim) / Date().timeIntervalSince(t) / 1e9)
+
+            let result = try Identification.evaluate(
+                probes: probeRows, probeLabels: labels, gallery: [], galleryLabels: [],
+                distractors: RandomDistractors(count: d, dim: dim, seed: 3), dim: dim, normalize: false,
+                blockRows: blockRows)
+            let pairs = Double(result.scoredPairs)
+            pairsPerSecond.append(pairs / (result.gemmSeconds + result.scanSeconds))
+            scanNanosecondsPerPair.append(result.scanSeconds / pairs * 1e9)
+            totalPairsPerSecond.append(pairs / (result.gemmSeconds + result.scanSeconds + result.readSeconds))
+        }
+        let sgemm = median(gemmGflops)
+        let ours = median(pairsPerSecond)
+        let oursGflops = ours * 2 * Double(dim) / 1e9
+        let numpy = runNumpy(p: p, d: d)
+
+        let size = "\(p)×\(d)×\(dim)"
+        var rows: [[String: Any]] = [
+            ["row": "sgemm", "size": "\(p)×\(d)×\(dim) in blocks of \(cols)", "gflops": sgemm, "openblas_core": ScoreGEMM.coreName, "load": load],
+            [
+                "row": "identify (ffc)", "size": size, "pairs_per_second": ours, "gflops": oursGflops,
+                "share_of_sgemm": oursGflops / sgemm, "pairs_per_second_with_generation": median(totalPairsPerSecond),
+                "scan_ns_per_pair": median(scanNanosecondsPerPair),
+                "load": load,
+            ],
+        ]
+        if let numpy {
+            rows.append([
+                "row": "identify (numpy)", "size": size, "pairs_per_second": numpy,
+                "gflops": numpy * 2 * Double(dim) / 1e9, "ffc_over_numpy": ours / numpy, "load": load,
+            ])
+        }
+        if json {
+            for row in rows { try printJSON(row) }
+            return
+        }
+        print("bench eval  (\(r) run(s), median; load average \(load); OpenBLAS core \(ScoreGEMM.coreName))")
+        func line(_ row: String, _ size: String, _ pairs: String, _ gflops: Double, _ note: String) {
+            let cells = [row.padding(18), size.padding(22), pairs.padding(12), String(format: "%8.1f", gflops)]
+            print(cells.joined(separator: " ") + "  " + note)
+        }
+        print(["row".padding(18), "size P×D×d".padding(22), "pairs/s".padding(12), " GFLOP/s"].joined(separator: " "))
+        line("sgemm", size, "-", sgemm, "blocks of \(cols)")
+        line("identify (ffc)", size, String(format: "%.3e", ours), oursGflops, String(format: "%.0f%% of sgemm; scan %.2f ns/pair", 100 * oursGflops / sgemm, median(scanNanosecondsPerPair)))
+        if let numpy {
+            line("identify (numpy)", size, String(format: "%.3e", numpy), numpy * 2 * Double(dim) / 1e9, String(format: "ffc/numpy %.2f×", ours / numpy))
+        } else {
+            print("identify (numpy)   skipped: python3 with numpy or \(numpyScript) not found")
+        }
+    }
+
+    private func median(_ x: [Double]) -> Double { x.sorted()[x.count / 2] }
+
+    private func randomUnitRows(_ n: Int, seed: UInt64) -> [Float] {
+        var out = [Float](repeating: 0, count: n * dim)
+        try? out.withUnsafeMutableBufferPointer { try RandomDistractors(count: n, dim: dim, seed: seed).read(0, n, into: $0) }
+        return out
+    }
+
+    /// numpy's pairs/s from the baseline script, or nil when it cannot run here.
+    private func runNumpy(p: Int, d: Int) -> Double? {
+        guard FileManager.default.fileExists(atPath: numpyScript) else { return nil }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "python3", numpyScript, "--probes", "\(p)", "--distractors", "\(d)", "--dim", "\(dim)", "--block", "\(blockRows)",
+        ]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return nil }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0,
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return nil }
+        return object["pairs_per_second"] as? Double
+    }
+}
+
+extension String {
+    /// Left-aligned in a column of `width` characters.
+    fileprivate func padding(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}
