@@ -54,6 +54,7 @@ public final class Trainer {
     private(set) var identityLoader: IdentityLoader
     private(set) var instanceLoader: InstanceLoader
     private let probeNorm = L2Normalize()
+    let validator: Validator?
     /// Completed steps.
     var step = 0
     /// Multiplies the schedule's rate after a live `set LR` (1 until then).
@@ -79,6 +80,8 @@ public final class Trainer {
         optimizer = SGD(
             learningRate: Float(config.lr), momentum: Float(config.momentum), nesterov: config.nesterov,
             weightDecay: Float(config.weightDecay))
+        validator = config.validationEvery > 0
+            ? try Validator(databasePath: config.validationDatabase, pairsPath: config.validationPairs) : nil
         let loaders = try Self.makeLoaders(config: config, database: database, side: side, identity: nil, instance: nil)
         identityLoader = loaders.0
         instanceLoader = loaders.1

@@ -53,8 +53,11 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
     public var maxSteps = 0
     public var checkpointEvery = 1000
     public var checkpointKeep = 3
-    /// Validate every N steps (0: never).
+    /// Validate every N steps and at the end (0: never), on `validation_database` (a held-out
+    /// LMDB) with `validation_pairs` (lines `keyA keyB same`).
     public var validationEvery = 0
+    public var validationDatabase = ""
+    public var validationPairs = ""
     public var workers = 2
     /// Log a step record every N steps.
     public var logEvery = 1
@@ -71,7 +74,8 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
         case lr = "LR", lrMin = "LR_min", epochs, milestones, gammas, warmup, patience, scheduler, momentum,
             weightDecay = "decay", nesterov
         case seed, runDir = "run_dir", maxSteps = "max_steps", checkpointEvery = "checkpoint_every",
-            checkpointKeep = "checkpoint_keep", validationEvery = "validation_every", workers,
+            checkpointKeep = "checkpoint_keep", validationEvery = "validation_every",
+            validationDatabase = "validation_database", validationPairs = "validation_pairs", workers,
             logEvery = "log_every", worldSize = "world_size", databases
     }
 
@@ -93,6 +97,7 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
         try take(.seed, &seed); try take(.runDir, &runDir); try take(.maxSteps, &maxSteps)
         try take(.checkpointEvery, &checkpointEvery); try take(.checkpointKeep, &checkpointKeep)
         try take(.validationEvery, &validationEvery); try take(.workers, &workers)
+        try take(.validationDatabase, &validationDatabase); try take(.validationPairs, &validationPairs)
         try take(.logEvery, &logEvery); try take(.worldSize, &worldSize); try take(.databases, &databases)
     }
 
@@ -167,6 +172,10 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
         if checkpointKeep < 1 { throw fail("checkpoint_keep", checkpointKeep, "must be ≥ 1") }
         if checkpointEvery < 0 { throw fail("checkpoint_every", checkpointEvery, "must be ≥ 0") }
         if inputSize < 0 { throw fail("input_size", inputSize, "must be ≥ 0 (0: the backbone's own)") }
+        if validationEvery < 0 { throw fail("validation_every", validationEvery, "must be ≥ 0") }
+        if validationEvery > 0 && (validationDatabase.isEmpty || validationPairs.isEmpty) {
+            throw fail("validation_every", validationEvery, "needs validation_database and validation_pairs")
+        }
         if workers < 1 { throw fail("workers", workers, "must be ≥ 1") }
         if logEvery < 1 { throw fail("log_every", logEvery, "must be ≥ 1") }
     }

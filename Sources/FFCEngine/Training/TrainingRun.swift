@@ -187,6 +187,7 @@ public final class TrainingRun: ConsoleSource {
             state.value.lastProgressPrint = now
             log.line(Self.progressLine(r, totalSteps: trainer.totalSteps, epochs: config.epochs, eta: eta))
         }
+        if config.validationEvery > 0 && trainer.step % config.validationEvery == 0 { validate() }
         if config.checkpointEvery > 0 && trainer.step % config.checkpointEvery == 0 { saveCheckpoint(reason: "every \(config.checkpointEvery) steps") }
     }
 
@@ -269,8 +270,26 @@ public final class TrainingRun: ConsoleSource {
         }
     }
 
+    private func validate() {
+        let trainer = state.value.trainer
+        guard let validator = trainer.validator else { return }
+        do {
+            let accuracy = try validator.accuracy(of: trainer.probe)
+            hub.publish { s in
+                s.validationAccuracy = accuracy
+                s.bestValidationAccuracy = max(s.bestValidationAccuracy ?? 0, accuracy)
+            }
+            record(EventRecord(
+                step: trainer.step, kind: .validation,
+                message: String(format: "verification accuracy %.4f on %d pairs", accuracy, validator.pairs.count)))
+        } catch {
+            record(EventRecord(step: trainer.step, kind: .warning, message: "validation failed: \(error)"))
+        }
+    }
+
     private func finish(completed: Bool) {
         let trainer = state.value.trainer
+        if config.validationEvery > 0 && trainer.step % config.validationEvery != 0 { validate() }
         if config.checkpointEvery == 0 || trainer.step % config.checkpointEvery != 0 || trainer.step == 0 {
             saveCheckpoint(reason: completed ? "end of run" : "on stop")
         }

@@ -8,10 +8,13 @@ enum TrainerFixture {
     static let database: String = {
         let dir = NSTemporaryDirectory() + "ffc-trainer-\(getpid())"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let options = SynthOptions(identities: 40, images: .fixed(6), size: 32, seed: 3, out: dir + "/synth.lmdb")
-        if !FileManager.default.fileExists(atPath: options.out) { _ = try! SyntheticDatabase.write(options) }
-        return options.out
+        if !FileManager.default.fileExists(atPath: synth.out) { _ = try! SyntheticDatabase.write(synth) }
+        return synth.out
     }()
+
+    static let synth = SynthOptions(
+        identities: 40, images: .fixed(6), size: 32, seed: 3, out: NSTemporaryDirectory() + "ffc-trainer-\(getpid())/synth.lmdb",
+        holdout: 12, pairs: 200)
 
     static func config(_ name: String, steps: Int) -> TrainingConfig {
         var c = TrainingConfig()
@@ -49,7 +52,12 @@ enum TrainerFixture {
 
 @Suite(.serialized) struct TrainingRunTests {
     @Test func lossFallsOnSyntheticFacesAndTheRunDirectoryIsComplete() throws {
-        let run = try TrainerFixture.run(TrainerFixture.config("learn", steps: 60))
+        var config = TrainerFixture.config("learn", steps: 60)
+        config.validationEvery = 30
+        config.validationDatabase = TrainerFixture.synth.holdoutPath
+        _ = TrainerFixture.database
+        config.validationPairs = TrainerFixture.synth.pairsPath
+        let run = try TrainerFixture.run(config)
         let steps = try MetricsStreamContents.read(path: run.directory.metricsPath).steps
         #expect(steps.count == 60)
         let first = steps.prefix(10).map(\.loss).reduce(0, +) / 10
@@ -61,6 +69,10 @@ enum TrainerFixture {
         #expect(FileManager.default.fileExists(atPath: run.directory.logPath))
         #expect(CheckpointStore(directory: run.directory.checkpointsPath, keep: 1).list().map(\.step) == [60])
         #expect(run.snapshot().finished)
+        let validations = run.snapshot().events.filter { $0.kind == .validation }
+        #expect(validations.count == 2)
+        let accuracy = run.snapshot().validationAccuracy ?? 0
+        #expect(accuracy > 0.65, "verification accuracy \(accuracy) on held-out identities (chance 0.5)")
         #expect(RunDirectory.list(under: (run.directory.path as NSString).deletingLastPathComponent)
             .first { $0.directory == run.directory }?.state == .finished)
     }
