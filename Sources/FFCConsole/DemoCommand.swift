@@ -21,12 +21,12 @@ struct Demo: ParsableCommand {
     }
 
     func run() throws {
-        let database = data + "/synth.lmdb"
+        let synth = SynthOptions(identities: identities, images: .fixed(8), size: 64, seed: 1, out: data + "/synth.lmdb", holdout: 50, pairs: 400)
+        let database = synth.out
         if !FileManager.default.fileExists(atPath: database) {
             try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
-            print("making the demo database: \(identities) synthetic identities × 8 images of 64×64 in \(database)")
-            let summary = try SyntheticDatabase.write(
-                SynthOptions(identities: identities, images: .fixed(8), size: 64, seed: 1, out: database))
+            print("making the demo database: \(identities) synthetic identities × 8 images of 64×64 in \(database), 50 held out for verification")
+            let summary = try SyntheticDatabase.write(synth)
             print(String(format: "wrote %d images in %.1f s", summary.images, summary.seconds))
         }
         var arguments = [
@@ -35,6 +35,9 @@ struct Demo: ParsableCommand {
             "--epochs", "20", "--milestones", "12,16", "--checkpoint-every", "500",
             "--run-dir", "runs/demo-" + Train.timestamp(),
         ]
+        if FileManager.default.fileExists(atPath: synth.holdoutPath) && FileManager.default.fileExists(atPath: synth.pairsPath) {
+            arguments += ["--validation-every", "100", "--validation-database", synth.holdoutPath, "--validation-pairs", synth.pairsPath]
+        }
         if maxSteps > 0 { arguments += ["--max-steps", String(maxSteps)] }
         if let theme { arguments += ["--theme", theme] }
         if headless { arguments.append("--headless") }

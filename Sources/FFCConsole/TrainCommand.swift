@@ -41,6 +41,9 @@ struct Train: ParsableCommand {
     @Option(help: "Partial FC sample rate.") var pfcSampleRate: Double?
     @Option(help: "Checkpoint every N steps (0: only on stop and at the end).") var checkpointEvery: Int?
     @Option(help: "Checkpoints kept.") var checkpointKeep: Int?
+    @Option(help: "Verify on held-out pairs every N steps (needs the two options below).") var validationEvery: Int?
+    @Option(help: "Held-out LMDB for verification (ffc synth --holdout writes NAME_holdout.lmdb).") var validationDatabase: String?
+    @Option(help: "Pairs file of keys of the held-out LMDB: lines `keyA keyB same`.") var validationPairs: String?
     @Option(help: "Decoding workers per loader.") var workers: Int?
     @Option(help: "Write a step record every N steps.") var logEvery: Int?
     @Flag(help: "No console: plain progress lines and metrics.jsonl.") var headless = false
@@ -101,6 +104,9 @@ struct Train: ParsableCommand {
         if let v = pfcSampleRate { c.pfcSampleRate = v }
         if let v = checkpointEvery { c.checkpointEvery = v }
         if let v = checkpointKeep { c.checkpointKeep = v }
+        if let v = validationEvery { c.validationEvery = v }
+        if let v = validationDatabase { c.validationDatabase = v }
+        if let v = validationPairs { c.validationPairs = v }
         if let v = workers { c.workers = v }
         if let v = logEvery { c.logEvery = v }
         try c.validate()
