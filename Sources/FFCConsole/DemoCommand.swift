@@ -30,7 +30,7 @@ struct Demo: ParsableCommand {
             print(String(format: "wrote %d images in %.1f s", summary.images, summary.seconds))
         }
         var arguments = [
-            database, "--net-type", "tiny", "--input-size", "64", "--feat-dim", "128", "--batch-size", "32",
+            database, "--net-type", "tiny", "--input-size", "32", "--feat-dim", "128", "--batch-size", "32",
             "--queue-size", String(Self.queueSize(identities: identities, batchSize: 32)), "--loss-type", "AM", "--margin", "0.35", "--lr", "0.1",
             "--epochs", "20", "--milestones", "12,16", "--checkpoint-every", "500",
             "--run-dir", "runs/demo-" + Train.timestamp(),
