@@ -18,7 +18,9 @@ struct Attach: ParsableCommand {
     func run() throws {
         let directory: RunDirectory
         if let name {
-            directory = FileManager.default.fileExists(atPath: name) ? RunDirectory(path: name) : RunDirectory(path: root + "/" + name)
+            directory =
+                FileManager.default.fileExists(atPath: name)
+                ? RunDirectory(path: name) : RunDirectory(path: root + "/" + name)
         } else {
             guard let live = RunDirectory.list(under: root).first(where: { $0.state == .live }) else {
                 throw ValidationError("no live run under \(root)/ (see `ffc runs`)")
@@ -26,7 +28,8 @@ struct Attach: ParsableCommand {
             directory = live.directory
         }
         guard directory.isLive else {
-            throw ValidationError("\(directory.path): no trainer answers on its control socket (finished or stopped? see `ffc runs`)")
+            throw ValidationError(
+                "\(directory.path): no trainer answers on its control socket (finished or stopped? see `ffc runs`)")
         }
         try Self.attach(run: directory, theme: theme, plain: plain)
     }
@@ -69,7 +72,9 @@ struct Attach: ParsableCommand {
         while !detach.load(ordering: .relaxed) {
             let s = source.snapshot()
             if printedEvents > s.events.count { printedEvents = 0 }
-            for event in s.events.dropFirst(printedEvents) { print("[\(event.kind.rawValue)] step \(event.step): \(event.message)") }
+            for event in s.events.dropFirst(printedEvents) {
+                print("[\(event.kind.rawValue)] step \(event.step): \(event.message)")
+            }
             printedEvents = s.events.count
             if let r = s.latest, r.step != lastStep, Date().timeIntervalSince(lastLine) >= 1 {
                 print(TrainingRun.progressLine(r, totalSteps: s.maxSteps, epochs: s.epochs, eta: s.etaSeconds))

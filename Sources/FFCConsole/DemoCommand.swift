@@ -21,22 +21,32 @@ struct Demo: ParsableCommand {
     }
 
     func run() throws {
-        let synth = SynthOptions(identities: identities, images: .fixed(8), size: 64, seed: 1, out: data + "/synth.lmdb", holdout: 50, pairs: 400)
+        let synth = SynthOptions(
+            identities: identities, images: .fixed(8), size: 64, seed: 1, out: data + "/synth.lmdb", holdout: 50,
+            pairs: 400)
         let database = synth.out
         if !FileManager.default.fileExists(atPath: database) {
             try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
-            print("making the demo database: \(identities) synthetic identities × 8 images of 64×64 in \(database), 50 held out for verification")
+            print(
+                "making the demo database: \(identities) synthetic identities × 8 images of 64×64 in \(database), 50 held out for verification"
+            )
             let summary = try SyntheticDatabase.write(synth)
             print(String(format: "wrote %d images in %.1f s", summary.images, summary.seconds))
         }
         var arguments = [
             database, "--net-type", "tiny", "--input-size", "32", "--feat-dim", "128", "--batch-size", "32",
-            "--queue-size", String(Self.queueSize(identities: identities, batchSize: 32)), "--loss-type", "AM", "--margin", "0.35", "--lr", "0.1",
+            "--queue-size", String(Self.queueSize(identities: identities, batchSize: 32)), "--loss-type", "AM",
+            "--margin", "0.35", "--lr", "0.1",
             "--epochs", "20", "--milestones", "12,16", "--checkpoint-every", "500",
             "--run-dir", "runs/demo-" + Train.timestamp(),
         ]
-        if FileManager.default.fileExists(atPath: synth.holdoutPath) && FileManager.default.fileExists(atPath: synth.pairsPath) {
-            arguments += ["--validation-every", "100", "--validation-database", synth.holdoutPath, "--validation-pairs", synth.pairsPath]
+        if FileManager.default.fileExists(atPath: synth.holdoutPath)
+            && FileManager.default.fileExists(atPath: synth.pairsPath)
+        {
+            arguments += [
+                "--validation-every", "100", "--validation-database", synth.holdoutPath, "--validation-pairs",
+                synth.pairsPath,
+            ]
         }
         if maxSteps > 0 { arguments += ["--max-steps", String(maxSteps)] }
         if let theme { arguments += ["--theme", theme] }

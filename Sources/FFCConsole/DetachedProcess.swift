@@ -10,7 +10,8 @@ enum DetachedProcess {
     private static let spawnSetSID: Int16 = 0x80
 
     static func spawn(arguments: [String], output: String) throws -> pid_t {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let executable =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -44,12 +45,14 @@ enum DetachedProcess {
             var status: Int32 = 0
             if waitpid(pid, &status, WNOHANG) == pid {
                 let text = (try? String(contentsOfFile: run.outputPath, encoding: .utf8)) ?? ""
-                let tail = text.split(separator: "\n", omittingEmptySubsequences: false).suffix(15).joined(separator: "\n")
+                let tail = text.split(separator: "\n", omittingEmptySubsequences: false).suffix(15).joined(
+                    separator: "\n")
                 FileHandle.standardError.write(Data("the trainer exited before it was ready:\n\(tail)\n".utf8))
                 throw ExitCode.failure
             }
             usleep(50_000)
         }
-        throw ValidationError("the trainer did not open \(run.socketPath) within \(Int(timeoutSeconds)) s; see \(run.outputPath)")
+        throw ValidationError(
+            "the trainer did not open \(run.socketPath) within \(Int(timeoutSeconds)) s; see \(run.outputPath)")
     }
 }

@@ -25,7 +25,8 @@ struct Runs: ParsableCommand {
         for run in runs {
             let loss = run.loss.map { String(format: "%.4f", $0) } ?? "-"
             print(
-                pad(run.directory.name, nameWidth) + "  " + pad(run.state.rawValue, 8) + "  " + pad(String(run.step), 8) + "  "
+                pad(run.directory.name, nameWidth) + "  " + pad(run.state.rawValue, 8) + "  " + pad(String(run.step), 8)
+                    + "  "
                     + pad(loss, 8) + "  " + formatter.string(from: run.modified))
         }
     }

@@ -42,12 +42,14 @@ struct Train: ParsableCommand {
     @Option(help: "Checkpoint every N steps (0: only on stop and at the end).") var checkpointEvery: Int?
     @Option(help: "Checkpoints kept.") var checkpointKeep: Int?
     @Option(help: "Verify on held-out pairs every N steps (needs the two options below).") var validationEvery: Int?
-    @Option(help: "Held-out LMDB for verification (ffc synth --holdout writes NAME_holdout.lmdb).") var validationDatabase: String?
+    @Option(help: "Held-out LMDB for verification (ffc synth --holdout writes NAME_holdout.lmdb).")
+    var validationDatabase: String?
     @Option(help: "Pairs file of keys of the held-out LMDB: lines `keyA keyB same`.") var validationPairs: String?
     @Option(help: "Decoding workers per loader.") var workers: Int?
     @Option(help: "Write a step record every N steps.") var logEvery: Int?
     @Flag(help: "No console: plain progress lines and metrics.jsonl.") var headless = false
-    @Option(help: "Resume from a checkpoint file, a run directory, or `latest` (this run's newest).") var resume: String?
+    @Option(help: "Resume from a checkpoint file, a run directory, or `latest` (this run's newest).") var resume:
+        String?
     @Option(help: "Console theme name or file.") var theme: String?
 
     func run() throws {
@@ -90,7 +92,9 @@ struct Train: ParsableCommand {
         if let v = epochs { c.epochs = v }
         if let v = milestones {
             let parts = v.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard parts.allSatisfy({ $0 != nil }) else { throw ValidationError("--milestones \(v): expected epochs like 8,14,17") }
+            guard parts.allSatisfy({ $0 != nil }) else {
+                throw ValidationError("--milestones \(v): expected epochs like 8,14,17")
+            }
             c.milestones = parts.map { $0! }
             c.gammas = c.milestones.isEmpty ? [] : [c.gammas.first ?? 0.1]
         }
@@ -98,7 +102,9 @@ struct Train: ParsableCommand {
         if let v = seed { c.seed = v }
         if let v = maxSteps { c.maxSteps = v }
         if let v = head {
-            guard let h = TrainingConfig.HeadKind(rawValue: v) else { throw ValidationError("--head \(v): expected ffc, fc or pfc") }
+            guard let h = TrainingConfig.HeadKind(rawValue: v) else {
+                throw ValidationError("--head \(v): expected ffc, fc or pfc")
+            }
             c.head = h
         }
         if let v = pfcSampleRate { c.pfcSampleRate = v }

@@ -74,7 +74,8 @@ public final class ControlServer: Sendable {
         let reader = LineReader(fd: client.fd)
         while let line = reader.next() {
             guard let message = try? ControlCoding.decode(ClientMessage.self, line: line) else {
-                client.send(.reply(id: -1, .error("unreadable request: \(String(decoding: line.prefix(200), as: UTF8.self))")))
+                client.send(
+                    .reply(id: -1, .error("unreadable request: \(String(decoding: line.prefix(200), as: UTF8.self))")))
                 continue
             }
             client.send(.reply(id: message.id, handle(message.request, client: client)))
@@ -92,7 +93,10 @@ public final class ControlServer: Sendable {
         case .lookup(let identity):
             return .slot(source.lookup(identity: identity))
         case .sampleImage(let identity):
-            return .image(source.sampleImage(identity: identity).map { SampleImage(width: $0.width, height: $0.height, rgb: $0.rgb) })
+            return .image(
+                source.sampleImage(identity: identity).map {
+                    SampleImage(width: $0.width, height: $0.height, rgb: $0.rgb)
+                })
         case .snapshot:
             client.pushDelta(from: hub)
             return .accepted

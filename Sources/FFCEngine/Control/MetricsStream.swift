@@ -19,7 +19,8 @@ extension MetricsLine: Codable {
         case "step": self = .step(try StepRecord(from: decoder))
         case "event": self = .event(try EventRecord(from: decoder))
         case let other:
-            throw DecodingError.dataCorruptedError(forKey: .type, in: c, debugDescription: "unknown line type '\(other)'")
+            throw DecodingError.dataCorruptedError(
+                forKey: .type, in: c, debugDescription: "unknown line type '\(other)'")
         }
     }
 

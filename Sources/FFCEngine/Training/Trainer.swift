@@ -74,13 +74,15 @@ public final class Trainer {
         self.config = config
         database = try FaceDatabase.open(paths: config.databases)
         let side = config.inputSize > 0 ? config.inputSize : Backbone.defaultInputSize(name: config.netType)
-        probe = try Backbone.make(name: config.netType, embeddingSize: config.featDim, inputSize: side, seed: config.seed)
+        probe = try Backbone.make(
+            name: config.netType, embeddingSize: config.featDim, inputSize: side, seed: config.seed)
         gallery = probe.copy()
         head = TrainerHead(head: try makeHead(database, config))
         optimizer = SGD(
             learningRate: Float(config.lr), momentum: Float(config.momentum), nesterov: config.nesterov,
             weightDecay: Float(config.weightDecay))
-        validator = config.validationEvery > 0
+        validator =
+            config.validationEvery > 0
             ? try Validator(databasePath: config.validationDatabase, pairsPath: config.validationPairs) : nil
         let loaders = try Self.makeLoaders(config: config, database: database, side: side, identity: nil, instance: nil)
         identityLoader = loaders.0

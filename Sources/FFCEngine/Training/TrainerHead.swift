@@ -59,12 +59,12 @@ struct TrainerHead {
 
     static let prefix = "head.pool."
 
-
     func load(_ file: SafeTensorsFile) throws {
         guard let ffc else { throw TrainerError.noPool(head: head.name) }
         let pool = ffc.pool
         ffc.pool = try ClassPool(
-            restoring: file, prefix: Self.prefix, identityCount: pool.identityCount, memoryBudgetBytes: pool.memoryBudgetBytes,
+            restoring: file, prefix: Self.prefix, identityCount: pool.identityCount,
+            memoryBudgetBytes: pool.memoryBudgetBytes,
             probeRowsForBudget: pool.probeRowsForBudget)
     }
 }

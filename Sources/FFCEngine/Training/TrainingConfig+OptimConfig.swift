@@ -76,7 +76,8 @@ struct OptimConfigValue {
             throw TrainingConfigError.badEntry(path: path, key: key, reason: "expected [\"type\", value], got \(pair)")
         }
         guard ["str", "int", "bool", "float", "none"].contains(type) else {
-            throw TrainingConfigError.badEntry(path: path, key: key, reason: "type '\(type)' is not str/int/bool/float/none")
+            throw TrainingConfigError.badEntry(
+                path: path, key: key, reason: "type '\(type)' is not str/int/bool/float/none")
         }
         self.type = type
         if let list = array[1] as? [Any] {
@@ -115,15 +116,30 @@ struct OptimConfigValue {
         return v
     }
 
-    func string() throws -> String { try expect("str"); return text(try scalar()) }
-    func int() throws -> Int { try expect("int"); return try convertInt(try scalar()) }
-    func double() throws -> Double { try expect("float"); return try convertDouble(try scalar()) }
+    func string() throws -> String {
+        try expect("str")
+        return text(try scalar())
+    }
+    func int() throws -> Int {
+        try expect("int")
+        return try convertInt(try scalar())
+    }
+    func double() throws -> Double {
+        try expect("float")
+        return try convertDouble(try scalar())
+    }
     func bool() throws -> Bool {
         try expect("bool")
         let item = try scalar()
         if let b = item as? Bool { return b }
         return try convertInt(item) != 0
     }
-    func ints() throws -> [Int] { try expect("int"); return try items.map(convertInt) }
-    func doubles() throws -> [Double] { try expect("float"); return try items.map(convertDouble) }
+    func ints() throws -> [Int] {
+        try expect("int")
+        return try items.map(convertInt)
+    }
+    func doubles() throws -> [Double] {
+        try expect("float")
+        return try items.map(convertDouble)
+    }
 }

@@ -6,7 +6,11 @@ import Foundation
 /// Everything that defines a run. Stored as `config.json` in the run directory as resolved
 /// (flags over `--config` file over defaults), and in every checkpoint's metadata.
 public struct TrainingConfig: Sendable, Equatable, Codable {
-    public enum LossType: String, Sendable, Codable, CaseIterable { case am = "AM", arc = "Arc", sv = "SV" }
+    public enum LossType: String, Sendable, Codable, CaseIterable {
+        case am = "AM"
+        case arc = "Arc"
+        case sv = "SV"
+    }
     public enum HeadKind: String, Sendable, Codable, CaseIterable { case ffc, fc, pfc }
     public enum Scheduler: String, Sendable, Codable, CaseIterable {
         case multistep, cosine
@@ -69,14 +73,38 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case queueSize = "queue_size", batchSize = "batch_size", alpha, lossType = "loss_type", margin,
-            scale, featDim = "feat_dim", netType = "net_type", inputSize = "input_size", head, pfcSampleRate = "pfc_sample_rate"
-        case lr = "LR", lrMin = "LR_min", epochs, milestones, gammas, warmup, patience, scheduler, momentum,
-            weightDecay = "decay", nesterov
-        case seed, runDir = "run_dir", maxSteps = "max_steps", checkpointEvery = "checkpoint_every",
-            checkpointKeep = "checkpoint_keep", validationEvery = "validation_every",
-            validationDatabase = "validation_database", validationPairs = "validation_pairs", workers,
-            logEvery = "log_every", worldSize = "world_size", databases
+        case queueSize = "queue_size"
+        case batchSize = "batch_size"
+        case alpha
+        case lossType = "loss_type"
+        case margin,
+            scale
+        case featDim = "feat_dim"
+        case netType = "net_type"
+        case inputSize = "input_size"
+        case head
+        case pfcSampleRate = "pfc_sample_rate"
+        case lr = "LR"
+        case lrMin = "LR_min"
+        case epochs, milestones, gammas, warmup, patience, scheduler, momentum
+        case
+            weightDecay = "decay"
+        case nesterov
+        case seed
+        case runDir = "run_dir"
+        case maxSteps = "max_steps"
+        case checkpointEvery = "checkpoint_every"
+        case
+            checkpointKeep = "checkpoint_keep"
+        case validationEvery = "validation_every"
+        case
+            validationDatabase = "validation_database"
+        case validationPairs = "validation_pairs"
+        case workers
+        case
+            logEvery = "log_every"
+        case worldSize = "world_size"
+        case databases
     }
 
     /// Reads a config written by `encodedJSON()`; keys missing from the file keep their defaults.
@@ -86,19 +114,40 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
         func take<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
             if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
         }
-        try take(.queueSize, &queueSize); try take(.batchSize, &batchSize); try take(.alpha, &alpha)
-        try take(.lossType, &lossType); try take(.margin, &margin); try take(.scale, &scale)
-        try take(.featDim, &featDim); try take(.netType, &netType); try take(.inputSize, &inputSize)
+        try take(.queueSize, &queueSize)
+        try take(.batchSize, &batchSize)
+        try take(.alpha, &alpha)
+        try take(.lossType, &lossType)
+        try take(.margin, &margin)
+        try take(.scale, &scale)
+        try take(.featDim, &featDim)
+        try take(.netType, &netType)
+        try take(.inputSize, &inputSize)
         try take(.head, &head)
-        try take(.pfcSampleRate, &pfcSampleRate); try take(.lr, &lr); try take(.lrMin, &lrMin)
-        try take(.epochs, &epochs); try take(.milestones, &milestones); try take(.gammas, &gammas)
-        try take(.warmup, &warmup); try take(.patience, &patience); try take(.scheduler, &scheduler)
-        try take(.momentum, &momentum); try take(.weightDecay, &weightDecay); try take(.nesterov, &nesterov)
-        try take(.seed, &seed); try take(.runDir, &runDir); try take(.maxSteps, &maxSteps)
-        try take(.checkpointEvery, &checkpointEvery); try take(.checkpointKeep, &checkpointKeep)
-        try take(.validationEvery, &validationEvery); try take(.workers, &workers)
-        try take(.validationDatabase, &validationDatabase); try take(.validationPairs, &validationPairs)
-        try take(.logEvery, &logEvery); try take(.worldSize, &worldSize); try take(.databases, &databases)
+        try take(.pfcSampleRate, &pfcSampleRate)
+        try take(.lr, &lr)
+        try take(.lrMin, &lrMin)
+        try take(.epochs, &epochs)
+        try take(.milestones, &milestones)
+        try take(.gammas, &gammas)
+        try take(.warmup, &warmup)
+        try take(.patience, &patience)
+        try take(.scheduler, &scheduler)
+        try take(.momentum, &momentum)
+        try take(.weightDecay, &weightDecay)
+        try take(.nesterov, &nesterov)
+        try take(.seed, &seed)
+        try take(.runDir, &runDir)
+        try take(.maxSteps, &maxSteps)
+        try take(.checkpointEvery, &checkpointEvery)
+        try take(.checkpointKeep, &checkpointKeep)
+        try take(.validationEvery, &validationEvery)
+        try take(.workers, &workers)
+        try take(.validationDatabase, &validationDatabase)
+        try take(.validationPairs, &validationPairs)
+        try take(.logEvery, &logEvery)
+        try take(.worldSize, &worldSize)
+        try take(.databases, &databases)
     }
 
     /// Pretty, key-sorted JSON: the `config.json` of a run and a checkpoint's `config` metadata.
@@ -138,7 +187,10 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
         ]
         if head == .ffc {
             let share = identities > 0 ? 100 * Double(queueSize) / Double(identities) : 0
-            lines.append(String(format: "class pool Q=%d slots = %.2f%% of %d identities, alpha %.4g", queueSize, share, identities, alpha))
+            lines.append(
+                String(
+                    format: "class pool Q=%d slots = %.2f%% of %d identities, alpha %.4g", queueSize, share, identities,
+                    alpha))
         } else {
             lines.append("\(head.rawValue) head over \(identities) identities")
         }
@@ -167,7 +219,9 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
         if !gammas.isEmpty && gammas.count != milestones.count && gammas.count != 1 {
             throw fail("gammas", gammas, "needs one entry per milestone (\(milestones.count)) or a single one")
         }
-        if !(pfcSampleRate > 0 && pfcSampleRate <= 1) { throw fail("pfc_sample_rate", pfcSampleRate, "must be in (0, 1]") }
+        if !(pfcSampleRate > 0 && pfcSampleRate <= 1) {
+            throw fail("pfc_sample_rate", pfcSampleRate, "must be in (0, 1]")
+        }
         if maxSteps < 0 { throw fail("max_steps", maxSteps, "must be ≥ 0") }
         if checkpointKeep < 1 { throw fail("checkpoint_keep", checkpointKeep, "must be ≥ 1") }
         if checkpointEvery < 0 { throw fail("checkpoint_every", checkpointEvery, "must be ≥ 0") }

@@ -17,8 +17,10 @@ extension TrainingRun {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         file.metadata[learningRateFactorKey] = String(trainer.learningRateFactor.bitPattern)
-        file.metadata[identityLoaderKey] = String(decoding: (try? encoder.encode(trainer.identityLoader.state)) ?? Data(), as: UTF8.self)
-        file.metadata[instanceLoaderKey] = String(decoding: (try? encoder.encode(trainer.instanceLoader.state)) ?? Data(), as: UTF8.self)
+        file.metadata[identityLoaderKey] = String(
+            decoding: (try? encoder.encode(trainer.identityLoader.state)) ?? Data(), as: UTF8.self)
+        file.metadata[instanceLoaderKey] = String(
+            decoding: (try? encoder.encode(trainer.instanceLoader.state)) ?? Data(), as: UTF8.self)
         return file
     }
 
@@ -29,10 +31,15 @@ extension TrainingRun {
         else {
             throw TrainerError.checkpointMismatch(
                 path: path,
-                reason: "checkpoint is \(saved.netType)-\(saved.featDim) with head \(saved.head.rawValue), the run is \(trainer.config.netType)-\(trainer.config.featDim) with head \(trainer.config.head.rawValue)")
+                reason:
+                    "checkpoint is \(saved.netType)-\(saved.featDim) with head \(saved.head.rawValue), the run is \(trainer.config.netType)-\(trainer.config.featDim) with head \(trainer.config.head.rawValue)"
+            )
         }
         func section(_ prefix: String) -> [String: NamedTensor] {
-            Dictionary(uniqueKeysWithValues: file.tensors.filter { $0.key.hasPrefix(prefix) }.map { (String($0.key.dropFirst(prefix.count)), $0.value) })
+            Dictionary(
+                uniqueKeysWithValues: file.tensors.filter { $0.key.hasPrefix(prefix) }.map {
+                    (String($0.key.dropFirst(prefix.count)), $0.value)
+                })
         }
         try trainer.probe.load(section("probe."))
         try trainer.gallery.load(section("gallery."))

@@ -55,7 +55,8 @@ public final class TrainingRun: ConsoleSource {
             hub.load(history: kept, events: previous.events)
         }
         try directory.writeConfig(config)
-        state = QueueConfined(RunState(trainer: trainer, stream: try MetricsStreamWriter(path: directory.metricsPath), store: store))
+        state = QueueConfined(
+            RunState(trainer: trainer, stream: try MetricsStreamWriter(path: directory.metricsPath), store: store))
         hub.publish { s in
             s.runName = directory.name
             s.netType = config.netType
@@ -69,10 +70,13 @@ public final class TrainingRun: ConsoleSource {
             s.step = trainer.step
             s.poolBytesPerSlot = trainer.head.bytesPerSlot
         }
-        for line in config.summaryLines(identities: trainer.database.identityCount, images: trainer.database.imageCount) {
+        for line in config.summaryLines(identities: trainer.database.identityCount, images: trainer.database.imageCount)
+        {
             log.line(line)
         }
-        if let resumedStep { record(EventRecord(step: resumedStep, kind: .info, message: "resumed from step \(resumedStep)")) }
+        if let resumedStep {
+            record(EventRecord(step: resumedStep, kind: .info, message: "resumed from step \(resumedStep)"))
+        }
     }
 
     /// Serves the run on `control.sock` until it ends.
@@ -96,7 +100,9 @@ public final class TrainingRun: ConsoleSource {
     public func send(_ command: TrainerCommand) { commands.enqueue(command) }
 
     public func inspect(sort: PoolSortKey, offset: Int, limit: Int) -> [PoolSlotInfo] {
-        queue.sync { state.value.trainer.head.inspect(sort: sort, offset: offset, limit: limit, step: state.value.trainer.step) }
+        queue.sync {
+            state.value.trainer.head.inspect(sort: sort, offset: offset, limit: limit, step: state.value.trainer.step)
+        }
     }
 
     public func lookup(identity: Int) -> PoolSlotInfo? {
@@ -141,9 +147,12 @@ public final class TrainingRun: ConsoleSource {
         if !outcome.updated {
             state.value.nonFiniteWarnings += 1
             if state.value.nonFiniteWarnings <= 3 || state.value.nonFiniteWarnings % 100 == 0 {
-                record(EventRecord(
-                    step: trainer.step, kind: .warning,
-                    message: "loss \(outcome.loss) is not finite at step \(trainer.step): update skipped (\(state.value.nonFiniteWarnings) so far)"))
+                record(
+                    EventRecord(
+                        step: trainer.step, kind: .warning,
+                        message:
+                            "loss \(outcome.loss) is not finite at step \(trainer.step): update skipped (\(state.value.nonFiniteWarnings) so far)"
+                    ))
             }
         }
         var r = StepRecord()
@@ -162,7 +171,8 @@ public final class TrainingRun: ConsoleSource {
         r.dualShare = outcome.dualShare
         r.lr = Double(outcome.learningRate)
         r.probeImagesPerSecond = Double(config.probeImagesPerStep) / seconds
-        r.allImagesPerSecond = Double(trainer.head.head.needsGallery ? config.allImagesPerStep : config.probeImagesPerStep) / seconds
+        r.allImagesPerSecond =
+            Double(trainer.head.head.needsGallery ? config.allImagesPerStep : config.probeImagesPerStep) / seconds
         r.stepSeconds = seconds
         r.residentBytes = ResidentMemory.bytes()
         r.gradNorm = outcome.gradNorm
@@ -183,18 +193,23 @@ public final class TrainingRun: ConsoleSource {
             }
         }
         let now = Date()
-        if now.timeIntervalSince(state.value.lastProgressPrint) >= 1 || trainer.step == 1 || trainer.step == trainer.totalSteps {
+        if now.timeIntervalSince(state.value.lastProgressPrint) >= 1 || trainer.step == 1
+            || trainer.step == trainer.totalSteps
+        {
             state.value.lastProgressPrint = now
             log.line(Self.progressLine(r, totalSteps: trainer.totalSteps, epochs: config.epochs, eta: eta))
         }
         if config.validationEvery > 0 && trainer.step % config.validationEvery == 0 { validate() }
-        if config.checkpointEvery > 0 && trainer.step % config.checkpointEvery == 0 { saveCheckpoint(reason: "every \(config.checkpointEvery) steps") }
+        if config.checkpointEvery > 0 && trainer.step % config.checkpointEvery == 0 {
+            saveCheckpoint(reason: "every \(config.checkpointEvery) steps")
+        }
     }
 
     /// The plain progress line of headless runs and `train.log`.
     public static func progressLine(_ r: StepRecord, totalSteps: Int, epochs: Int, eta: Double) -> String {
         String(
-            format: "step %d/%d epoch %d/%d loss %.4f (margin %.4f, outlier %.4f) hit pair %.0f%% inst %.0f%% pool %d/%d lr %.4g %.0f img/s eta %@ rss %d MB",
+            format:
+                "step %d/%d epoch %d/%d loss %.4f (margin %.4f, outlier %.4f) hit pair %.0f%% inst %.0f%% pool %d/%d lr %.4g %.0f img/s eta %@ rss %d MB",
             r.step, totalSteps, r.epoch + 1, epochs, r.loss, r.lossMargin, r.lossOutlier, 100 * r.hitRatePair,
             100 * r.hitRateInstance, r.poolOccupancy, r.poolCapacity, r.lr, r.probeImagesPerSecond,
             formatDuration(eta), r.residentBytes >> 20)
@@ -220,7 +235,9 @@ public final class TrainingRun: ConsoleSource {
         case .setQueueSize(let q):
             let identities = trainer.database.identityCount
             guard q > 0 else { return .refused("queue_size must be > 0") }
-            guard q <= identities else { return .refused("queue_size \(q) is larger than the \(identities) identities") }
+            guard q <= identities else {
+                return .refused("queue_size \(q) is larger than the \(identities) identities")
+            }
             let before = trainer.head.capacity
             do {
                 try trainer.head.resize(capacity: q)
@@ -228,7 +245,10 @@ public final class TrainingRun: ConsoleSource {
                 return .refused("\(error)")
             }
             hub.publish { $0.poolBytesPerSlot = trainer.head.bytesPerSlot }
-            return .applied(String(format: "queue_size %d → %d (%.2f%% of identities)", before, q, 100 * Double(q) / Double(identities)))
+            return .applied(
+                String(
+                    format: "queue_size %d → %d (%.2f%% of identities)", before, q, 100 * Double(q) / Double(identities)
+                ))
         case .setLearningRate(let lr):
             guard lr > 0, lr.isFinite, lr <= 10 else { return .refused("LR must be in (0, 10]") }
             let scheduled = trainer.schedule.rate(step: trainer.step)
@@ -279,9 +299,10 @@ public final class TrainingRun: ConsoleSource {
                 s.validationAccuracy = accuracy
                 s.bestValidationAccuracy = max(s.bestValidationAccuracy ?? 0, accuracy)
             }
-            record(EventRecord(
-                step: trainer.step, kind: .validation,
-                message: String(format: "verification accuracy %.4f on %d pairs", accuracy, validator.pairs.count)))
+            record(
+                EventRecord(
+                    step: trainer.step, kind: .validation,
+                    message: String(format: "verification accuracy %.4f on %d pairs", accuracy, validator.pairs.count)))
         } catch {
             record(EventRecord(step: trainer.step, kind: .warning, message: "validation failed: \(error)"))
         }
@@ -293,9 +314,10 @@ public final class TrainingRun: ConsoleSource {
         if config.checkpointEvery == 0 || trainer.step % config.checkpointEvery != 0 || trainer.step == 0 {
             saveCheckpoint(reason: completed ? "end of run" : "on stop")
         }
-        record(EventRecord(
-            step: trainer.step, kind: .info,
-            message: completed ? RunDirectory.finishedMessage : "stopped at step \(trainer.step)"))
+        record(
+            EventRecord(
+                step: trainer.step, kind: .info,
+                message: completed ? RunDirectory.finishedMessage : "stopped at step \(trainer.step)"))
         trainer.stopLoaders()
         hub.publish { $0.finished = true }
         // Not on the trainer queue: a client thread may be waiting in `inspect` for this queue.

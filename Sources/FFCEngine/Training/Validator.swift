@@ -23,7 +23,8 @@ final class Validator {
         }
         images = try keys.map { k in
             guard let i = imageOfKey[k] else {
-                throw PairListError.unknownKey(path: pairsPath, line: list.entries.first { $0.first == k || $0.second == k }?.line ?? 0, key: k)
+                throw PairListError.unknownKey(
+                    path: pairsPath, line: list.entries.first { $0.first == k || $0.second == k }?.line ?? 0, key: k)
             }
             return i
         }
@@ -47,11 +48,13 @@ final class Validator {
                     guard let record = try txn.record(ofImage: i) else {
                         throw FaceImageError(reason: "validation image \(database.key(ofImage: i)) is missing")
                     }
-                    let slice = UnsafeMutableBufferPointer(rebasing: out[(r * image.floatsPerImage)..<((r + 1) * image.floatsPerImage)])
+                    let slice = UnsafeMutableBufferPointer(
+                        rebasing: out[(r * image.floatsPerImage)..<((r + 1) * image.floatsPerImage)])
                     try image.load(record: record, flip: false, into: slice, scratch: &scratch)
                 }
             }
-            let output = net.forward(input: Tensor(shape: [rows.count, side, side, 3], values: pixels), training: false)
+            let output = net.forward(
+                input: Tensor(shape: [rows.count, side, side, 3], values: pixels), training: false)
             embeddings += output.values
         }
         return try Verification.evaluate(embeddings: embeddings, dim: net.embeddingSize, pairs: pairs).accuracyMean

@@ -124,7 +124,8 @@ final class FixedPoolSource: ConsoleSource {
             return
         }
         #expect(text.contains("unreadable request"))
-        #expect(ControlSocket.writeAll(fd, ControlCoding.encodeLine(ClientMessage(id: 9, request: .lookup(identity: 104)))))
+        #expect(
+            ControlSocket.writeAll(fd, ControlCoding.encodeLine(ClientMessage(id: 9, request: .lookup(identity: 104)))))
         let second = try ControlCoding.decode(ServerMessage.self, line: reader.next() ?? [])
         #expect(second == .reply(id: 9, .slot(FixedPoolSource(hub: hub).rows[4])))
     }

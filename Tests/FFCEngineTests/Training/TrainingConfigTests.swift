@@ -40,7 +40,9 @@ import Testing
 
     @Test func unknownKeyIsAnErrorNamingFileAndKey() {
         var config = TrainingConfig()
-        #expect(throws: TrainingConfigError.unknownKey(path: "f", key: "lr_decay", known: TrainingConfig.optimConfigKeys)) {
+        #expect(
+            throws: TrainingConfigError.unknownKey(path: "f", key: "lr_decay", known: TrainingConfig.optimConfigKeys)
+        ) {
             try config.applyOptimConfig(json: #"{"lr_decay": ["float", "0.1"]}"#, path: "f")
         }
     }

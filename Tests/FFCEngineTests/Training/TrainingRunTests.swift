@@ -13,7 +13,8 @@ enum TrainerFixture {
     }()
 
     static let synth = SynthOptions(
-        identities: 40, images: .fixed(6), size: 32, seed: 3, out: NSTemporaryDirectory() + "ffc-trainer-\(getpid())/synth.lmdb",
+        identities: 40, images: .fixed(6), size: 32, seed: 3,
+        out: NSTemporaryDirectory() + "ffc-trainer-\(getpid())/synth.lmdb",
         holdout: 12, pairs: 200)
 
     static func config(_ name: String, steps: Int) -> TrainingConfig {
@@ -36,7 +37,9 @@ enum TrainerFixture {
         return c
     }
 
-    static func run(_ config: TrainingConfig, resume: String? = nil, during: ((TrainingRun) -> Void)? = nil) throws -> TrainingRun {
+    static func run(_ config: TrainingConfig, resume: String? = nil, during: ((TrainingRun) -> Void)? = nil) throws
+        -> TrainingRun
+    {
         let run = try TrainingRun(config: config, makeHead: Trainer.makeHead, resume: resume)
         run.start()
         during?(run)
@@ -73,8 +76,9 @@ enum TrainerFixture {
         #expect(validations.count == 2)
         let accuracy = run.snapshot().validationAccuracy ?? 0
         #expect(accuracy > 0.65, "verification accuracy \(accuracy) on held-out identities (chance 0.5)")
-        #expect(RunDirectory.list(under: (run.directory.path as NSString).deletingLastPathComponent)
-            .first { $0.directory == run.directory }?.state == .finished)
+        #expect(
+            RunDirectory.list(under: (run.directory.path as NSString).deletingLastPathComponent)
+                .first { $0.directory == run.directory }?.state == .finished)
     }
 
     @Test func stopAndResumeGivesTheSameLossesAsAnUninterruptedRun() throws {
@@ -147,7 +151,10 @@ enum TrainerFixture {
     @Test func malformedConfigFailsWithAClearError() {
         var config = TrainerFixture.config("bad", steps: 1)
         config.batchSize = 1
-        #expect(throws: TrainingConfigError.invalid(key: "batch_size", value: "1", reason: "must be ≥ 2 (B pairs + B instances)")) {
+        #expect(
+            throws: TrainingConfigError.invalid(
+                key: "batch_size", value: "1", reason: "must be ≥ 2 (B pairs + B instances)")
+        ) {
             _ = try TrainingRun(config: config, makeHead: Trainer.makeHead)
         }
         config = TrainerFixture.config("nodb", steps: 1)
