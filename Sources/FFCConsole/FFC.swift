@@ -15,6 +15,7 @@ struct FFC: ParsableCommand {
             Synth.self,
             Import.self,
             Eval.self,
+            Model.self,
         ]
     )
 }
@@ -24,5 +25,6 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a benchmark and print a table; --json prints one object per row.",
         subcommands: [BenchEval.self]
+        subcommands: [EngineBench.self]
     )
 }

@@ -66,45 +66,49 @@ public final class BatchNorm: Layer {
         let y = Tensor.reuse(&output, shape: x.shape)
         let c = channels
         let rows = x.count / c
-        if training {
-            precondition(rows > 1, "\(summary): batch statistics need more than one value per channel")
-            sumA.update(repeating: 0, count: c)
-            for r in 0..<rows {
-                let row = x.pointer + r * c
-                for ch in 0..<c { sumA[ch] += Double(row[ch]) }
-            }
-            for ch in 0..<c { mean[ch] = Float(sumA[ch] / Double(rows)) }
-            sumB.update(repeating: 0, count: c)
-            for r in 0..<rows {
-                let row = x.pointer + r * c
-                for ch in 0..<c {
-                    let d = Double(row[ch] - mean[ch])
-                    sumB[ch] += d * d
+        precondition(!training || rows > 1, "\(summary): batch statistics need more than one value per channel")
+        let (src, dst) = (UnsafePointer(x.pointer), y.pointer)
+        // Every step is per channel, so workers split the channels and never share a sum.
+        Parallel.forRanges(c, costPerItem: 3 * rows) { chs in
+            if training {
+                for ch in chs { sumA[ch] = 0 }
+                for r in 0..<rows {
+                    let row = src + r * c
+                    for ch in chs { sumA[ch] += Double(row[ch]) }
+                }
+                for ch in chs { mean[ch] = Float(sumA[ch] / Double(rows)) }
+                for ch in chs { sumB[ch] = 0 }
+                for r in 0..<rows {
+                    let row = src + r * c
+                    for ch in chs {
+                        let d = Double(row[ch] - mean[ch])
+                        sumB[ch] += d * d
+                    }
+                }
+                for ch in chs {
+                    let variance = sumB[ch] / Double(rows)
+                    inverseStd[ch] = Float(1 / (variance + Double(epsilon)).squareRoot())
+                    let unbiased = Float(sumB[ch] / Double(rows - 1))
+                    runningMean[ch] = (1 - momentum) * runningMean[ch] + momentum * mean[ch]
+                    runningVariance[ch] = (1 - momentum) * runningVariance[ch] + momentum * unbiased
+                }
+            } else {
+                for ch in chs {
+                    mean[ch] = runningMean[ch]
+                    inverseStd[ch] = 1 / (runningVariance[ch] + epsilon).squareRoot()
                 }
             }
-            for ch in 0..<c {
-                let variance = sumB[ch] / Double(rows)
-                inverseStd[ch] = Float(1 / (variance + Double(epsilon)).squareRoot())
-                let unbiased = Float(sumB[ch] / Double(rows - 1))
-                runningMean[ch] = (1 - momentum) * runningMean[ch] + momentum * mean[ch]
-                runningVariance[ch] = (1 - momentum) * runningVariance[ch] + momentum * unbiased
+            // y = x·a + b with a = γ·invstd, b = β − mean·a
+            let (a, b) = (work, work + c)
+            for ch in chs {
+                a[ch] = scale.value[ch] * inverseStd[ch]
+                b[ch] = shift.value[ch] - mean[ch] * a[ch]
             }
-        } else {
-            for ch in 0..<c {
-                mean[ch] = runningMean[ch]
-                inverseStd[ch] = 1 / (runningVariance[ch] + epsilon).squareRoot()
+            for r in 0..<rows {
+                let from = src + r * c
+                let to = dst + r * c
+                for ch in chs { to[ch] = from[ch] * a[ch] + b[ch] }
             }
-        }
-        // y = x·a + b with a = γ·invstd, b = β − mean·a
-        let (a, b) = (work, work + c)
-        for ch in 0..<c {
-            a[ch] = scale.value[ch] * inverseStd[ch]
-            b[ch] = shift.value[ch] - mean[ch] * a[ch]
-        }
-        for r in 0..<rows {
-            let src = x.pointer + r * c
-            let dst = y.pointer + r * c
-            for ch in 0..<c { dst[ch] = src[ch] * a[ch] + b[ch] }
         }
         return y
     }
@@ -114,39 +118,45 @@ public final class BatchNorm: Layer {
         let dx = Tensor.reuse(&inputGrad, shape: x.shape)
         let c = channels
         let rows = x.count / c
-        // sumA = Σ dy, sumB = Σ dy·x̂ per channel
-        sumA.update(repeating: 0, count: c)
-        sumB.update(repeating: 0, count: c)
-        for r in 0..<rows {
-            let g = dy.pointer + r * c
-            let src = x.pointer + r * c
-            for ch in 0..<c {
-                let xhat = (src[ch] - mean[ch]) * inverseStd[ch]
-                sumA[ch] += Double(g[ch])
-                sumB[ch] += Double(g[ch] * xhat)
+        let (src, grads, dst) = (UnsafePointer(x.pointer), UnsafePointer(dy.pointer), dx.pointer)
+        let batchStatistics = usedBatchStatistics
+        Parallel.forRanges(c, costPerItem: 2 * rows) { chs in
+            // sumA = Σ dy, sumB = Σ dy·x̂ per channel
+            for ch in chs {
+                sumA[ch] = 0
+                sumB[ch] = 0
             }
-        }
-        let (k, u, v) = (work, work + c, work + 2 * c)
-        for ch in 0..<c {
-            scale.grad[ch] += Float(sumB[ch])
-            shift.grad[ch] += Float(sumA[ch])
-            k[ch] = scale.value[ch] * inverseStd[ch]
-            if usedBatchStatistics {
-                // dx = k·(dy − Σdy/M − x̂·Σ(dy·x̂)/M), expanded to dx = k·dy + u·x + v
-                let meanGrad = Float(sumA[ch] / Double(rows))
-                let meanGradXhat = Float(sumB[ch] / Double(rows))
-                u[ch] = -k[ch] * inverseStd[ch] * meanGradXhat
-                v[ch] = -k[ch] * meanGrad + k[ch] * inverseStd[ch] * meanGradXhat * mean[ch]
-            } else {
-                u[ch] = 0
-                v[ch] = 0
+            for r in 0..<rows {
+                let g = grads + r * c
+                let from = src + r * c
+                for ch in chs {
+                    let xhat = (from[ch] - mean[ch]) * inverseStd[ch]
+                    sumA[ch] += Double(g[ch])
+                    sumB[ch] += Double(g[ch] * xhat)
+                }
             }
-        }
-        for r in 0..<rows {
-            let g = dy.pointer + r * c
-            let src = x.pointer + r * c
-            let dst = dx.pointer + r * c
-            for ch in 0..<c { dst[ch] = k[ch] * g[ch] + u[ch] * src[ch] + v[ch] }
+            let (k, u, v) = (work, work + c, work + 2 * c)
+            for ch in chs {
+                scale.grad[ch] += Float(sumB[ch])
+                shift.grad[ch] += Float(sumA[ch])
+                k[ch] = scale.value[ch] * inverseStd[ch]
+                if batchStatistics {
+                    // dx = k·(dy − Σdy/M − x̂·Σ(dy·x̂)/M), expanded to dx = k·dy + u·x + v
+                    let meanGrad = Float(sumA[ch] / Double(rows))
+                    let meanGradXhat = Float(sumB[ch] / Double(rows))
+                    u[ch] = -k[ch] * inverseStd[ch] * meanGradXhat
+                    v[ch] = -k[ch] * meanGrad + k[ch] * inverseStd[ch] * meanGradXhat * mean[ch]
+                } else {
+                    u[ch] = 0
+                    v[ch] = 0
+                }
+            }
+            for r in 0..<rows {
+                let g = grads + r * c
+                let from = src + r * c
+                let to = dst + r * c
+                for ch in chs { to[ch] = k[ch] * g[ch] + u[ch] * from[ch] + v[ch] }
+            }
         }
         return dx
     }

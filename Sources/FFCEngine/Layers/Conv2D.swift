@@ -1,6 +1,8 @@
 // Conv2D: dense 2-D convolution over NHWC activations without bias (every backbone follows
 // it with batch norm). 1×1 stride-1 convolutions are one GEMM over all N·H·W pixels; every
 // other shape is im2col + GEMM over chunks of images sized to keep the patch matrix small.
+// Backward: dW by GEMM against the patches; dX at stride 1 as a convolution of dY with the
+// flipped kernel (one well-shaped GEMM), at other strides by GEMM then col2im scatter-add.
 //
 // Weight (Cout, KH, KW, Cin) — channels-last like the activations, so a patch row times a
 // weight row is the dot product. PyTorch's (Cout, Cin, KH, KW) maps by permute(0, 2, 3, 1).
@@ -30,7 +32,8 @@ public final class Conv2D: Layer {
     private var output: Tensor?  // (N, OH, OW, Cout)
     private var inputGrad: Tensor?  // (N, H, W, Cin)
     private var cols: Tensor?  // (chunk·OH·OW, K)
-    private var colsGrad: Tensor?  // (chunk·OH·OW, K)
+    private var colsGrad: Tensor?  // (chunk·OH·OW, K), or (chunk·H·W, KH·KW·Cout) at stride 1
+    private var flippedWeight: Tensor?  // (Cin, KH, KW, Cout), rotated 180°: stride-1 dX
     /// Floats the im2col buffer may hold before images are processed in smaller chunks
     /// (16 MiB: large enough for full-size GEMMs, small enough to stay flat in memory).
     var colsBudget = 4 << 20
@@ -64,8 +67,8 @@ public final class Conv2D: Layer {
     private var patchSize: Int { geometry.kernel * geometry.kernel * inChannels }
 
     /// Images per im2col chunk: as many as fit the budget, at least one.
-    private func chunkSize(batch: Int, outPixels: Int) -> Int {
-        max(1, min(batch, colsBudget / max(1, outPixels * patchSize)))
+    private func chunkSize(batch: Int, outPixels: Int, rowLength: Int? = nil) -> Int {
+        max(1, min(batch, colsBudget / max(1, outPixels * (rowLength ?? patchSize))))
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
@@ -85,7 +88,7 @@ public final class Conv2D: Layer {
             while first < n {
                 let count = min(chunk, n - first)
                 let patches = Tensor.reuse(&cols, shape: [count * oh * ow, patchSize])
-                im2col(x, first: first, count: count, into: patches)
+                im2col(x, geometry, first: first, count: count, into: patches)
                 BLAS.sgemm(
                     transB: true, m: count * oh * ow, n: outChannels, k: patchSize,
                     a: patches.pointer, b: weight.value.pointer, c: y.pointer + first * oh * ow * outChannels)
@@ -110,6 +113,39 @@ public final class Conv2D: Layer {
             BLAS.sgemm(
                 m: n * oh * ow, n: inChannels, k: outChannels,
                 a: dy.pointer, b: weight.value.pointer, c: dx.pointer)
+        } else if geometry.stride == 1 && geometry.padding < geometry.kernel {
+            // dX is the convolution of dY (padded by K−1−P) with the flipped, transposed
+            // kernel: a GEMM with K = KH·KW·Cout and no scatter-add back into dX.
+            let k = geometry.kernel
+            let flipped = Tensor.reuse(&flippedWeight, shape: [inChannels, k, k, outChannels])
+            let (wt, ft) = (weight.value.pointer, flipped.pointer)
+            for co in 0..<outChannels {
+                for ky in 0..<k {
+                    for kx in 0..<k {
+                        let from = wt + ((co * k + ky) * k + kx) * inChannels
+                        for ci in 0..<inChannels { ft[((ci * k + (k - 1 - ky)) * k + (k - 1 - kx)) * outChannels + co] = from[ci] }
+                    }
+                }
+            }
+            let transposed = ConvGeometry(kernel: k, stride: 1, padding: k - 1 - geometry.padding)
+            let (h, w) = (x.shape[1], x.shape[2])
+            let chunk = chunkSize(batch: n, outPixels: max(oh * ow, h * w), rowLength: max(patchSize, k * k * outChannels))
+            var first = 0
+            while first < n {
+                let count = min(chunk, n - first)
+                let patches = Tensor.reuse(&cols, shape: [count * oh * ow, patchSize])
+                im2col(x, geometry, first: first, count: count, into: patches)
+                let dyChunk = dy.pointer + first * oh * ow * outChannels
+                BLAS.sgemm(
+                    transA: true, m: outChannels, n: patchSize, k: count * oh * ow,
+                    a: dyChunk, b: patches.pointer, beta: 1, c: weight.grad.pointer)
+                let gradPatches = Tensor.reuse(&colsGrad, shape: [count * h * w, k * k * outChannels])
+                im2col(dy, transposed, first: first, count: count, into: gradPatches)
+                BLAS.sgemm(
+                    transB: true, m: count * h * w, n: inChannels, k: k * k * outChannels,
+                    a: gradPatches.pointer, b: flipped.pointer, c: dx.pointer + first * h * w * inChannels)
+                first += count
+            }
         } else {
             dx.zero()
             let chunk = chunkSize(batch: n, outPixels: oh * ow)
@@ -119,7 +155,7 @@ public final class Conv2D: Layer {
                 let rows = count * oh * ow
                 let patches = Tensor.reuse(&cols, shape: [rows, patchSize])
                 let patchGrads = Tensor.reuse(&colsGrad, shape: [rows, patchSize])
-                im2col(x, first: first, count: count, into: patches)
+                im2col(x, geometry, first: first, count: count, into: patches)
                 let dyChunk = dy.pointer + first * oh * ow * outChannels
                 BLAS.sgemm(
                     transA: true, m: outChannels, n: patchSize, k: rows,
@@ -136,16 +172,20 @@ public final class Conv2D: Layer {
         return dx
     }
 
-    /// Copies each output pixel's KH·KW·Cin receptive field into one row; padding is zeros.
-    private func im2col(_ x: Tensor, first: Int, count: Int, into patches: Tensor) {
-        let (h, w, c) = (x.shape[1], x.shape[2], inChannels)
-        let (k, s, p) = (geometry.kernel, geometry.stride, geometry.padding)
-        let (oh, ow) = (geometry.outputSize(h), geometry.outputSize(w))
-        let src = x.pointer
-        var dst = patches.pointer
-        for img in first..<(first + count) {
-            let image = src + img * h * w * c
-            for oy in 0..<oh {
+    /// Copies each output pixel's KH·KW·C receptive field of `x` (N, H, W, C) into one row
+    /// of `patches`; padding is zeros. Images first..<first+count; workers split the output
+    /// rows (memory-bound copying that would otherwise leave the second core idle).
+    private func im2col(_ x: Tensor, _ g: ConvGeometry, first: Int, count: Int, into patches: Tensor) {
+        let (h, w, c) = (x.shape[1], x.shape[2], x.shape[3])
+        let (k, s, p) = (g.kernel, g.stride, g.padding)
+        let (oh, ow) = (g.outputSize(h), g.outputSize(w))
+        let rowLength = k * k * c
+        let (src, out) = (UnsafePointer(x.pointer), patches.pointer)
+        Parallel.forRanges(count * oh, costPerItem: ow * rowLength) { imageRows in
+            for imageRow in imageRows {
+                let (img, oy) = (first + imageRow / oh, imageRow % oh)
+                let image = src + img * h * w * c
+                var dst = out + imageRow * ow * rowLength
                 for ox in 0..<ow {
                     for ky in 0..<k {
                         let iy = oy * s - p + ky

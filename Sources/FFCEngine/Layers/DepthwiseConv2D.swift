@@ -42,18 +42,23 @@ public final class DepthwiseConv2D: Layer {
         let (oh, ow) = (outShape[1], outShape[2])
         let (k, s, p, c) = (geometry.kernel, geometry.stride, geometry.padding, channels)
         let wt = UnsafePointer(weight.value.pointer)
-        for img in 0..<n {
-            let image = UnsafePointer(x.pointer + img * h * w * c)
-            for oy in 0..<oh {
-                for ox in 0..<ow {
-                    let out = y.pointer + ((img * oh + oy) * ow + ox) * c
-                    for ky in 0..<k {
-                        let iy = oy * s - p + ky
-                        if iy < 0 || iy >= h { continue }
-                        for kx in 0..<k {
-                            let ix = ox * s - p + kx
-                            if ix < 0 || ix >= w { continue }
-                            multiplyAdd(out, image + (iy * w + ix) * c, wt + (ky * k + kx) * c, c)
+        let (src, dst) = (UnsafePointer(x.pointer), y.pointer)
+        // Workers split the channels: disjoint outputs, no reduction, SIMD along each run.
+        Parallel.forRanges(c, costPerItem: n * oh * ow * k * k) { channels in
+            let (c0, width) = (channels.lowerBound, channels.count)
+            for img in 0..<n {
+                let image = src + img * h * w * c + c0
+                for oy in 0..<oh {
+                    for ox in 0..<ow {
+                        let out = dst + ((img * oh + oy) * ow + ox) * c + c0
+                        for ky in 0..<k {
+                            let iy = oy * s - p + ky
+                            if iy < 0 || iy >= h { continue }
+                            for kx in 0..<k {
+                                let ix = ox * s - p + kx
+                                if ix < 0 || ix >= w { continue }
+                                multiplyAdd(out, image + (iy * w + ix) * c, wt + (ky * k + kx) * c + c0, width)
+                            }
                         }
                     }
                 }
@@ -71,22 +76,27 @@ public final class DepthwiseConv2D: Layer {
         let (k, s, p, c) = (geometry.kernel, geometry.stride, geometry.padding, channels)
         let wt = UnsafePointer(weight.value.pointer)
         let dw = weight.grad.pointer
-        for img in 0..<n {
-            let image = UnsafePointer(x.pointer + img * h * w * c)
-            let imageGrad = dx.pointer + img * h * w * c
-            for oy in 0..<oh {
-                for ox in 0..<ow {
-                    let g = UnsafePointer(dy.pointer + ((img * oh + oy) * ow + ox) * c)
-                    for ky in 0..<k {
-                        let iy = oy * s - p + ky
-                        if iy < 0 || iy >= h { continue }
-                        for kx in 0..<k {
-                            let ix = ox * s - p + kx
-                            if ix < 0 || ix >= w { continue }
-                            let pixel = (iy * w + ix) * c
-                            let tap = (ky * k + kx) * c
-                            multiplyAdd(imageGrad + pixel, g, wt + tap, c)
-                            multiplyAdd(dw + tap, g, image + pixel, c)
+        let (src, grads, dst) = (UnsafePointer(x.pointer), UnsafePointer(dy.pointer), dx.pointer)
+        // Channel split as in forward: each worker owns its channels of dx and of dW.
+        Parallel.forRanges(c, costPerItem: 2 * n * oh * ow * k * k) { channels in
+            let (c0, width) = (channels.lowerBound, channels.count)
+            for img in 0..<n {
+                let image = src + img * h * w * c + c0
+                let imageGrad = dst + img * h * w * c + c0
+                for oy in 0..<oh {
+                    for ox in 0..<ow {
+                        let g = grads + ((img * oh + oy) * ow + ox) * c + c0
+                        for ky in 0..<k {
+                            let iy = oy * s - p + ky
+                            if iy < 0 || iy >= h { continue }
+                            for kx in 0..<k {
+                                let ix = ox * s - p + kx
+                                if ix < 0 || ix >= w { continue }
+                                let pixel = (iy * w + ix) * c
+                                let tap = (ky * k + kx) * c + c0
+                                multiplyAdd(imageGrad + pixel, g, wt + tap, width)
+                                multiplyAdd(dw + tap, g, image + pixel, width)
+                            }
                         }
                     }
                 }

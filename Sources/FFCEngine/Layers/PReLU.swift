@@ -25,11 +25,15 @@ public final class PReLU: Layer {
         input = x
         let y = Tensor.reuse(&output, shape: x.shape)
         let c = channels
+        let rows = x.count / c
         let a = UnsafePointer(slope.value.pointer)
-        for r in 0..<(x.count / c) {
-            let src = x.pointer + r * c
-            let dst = y.pointer + r * c
-            for ch in 0..<c { dst[ch] = src[ch] > 0 ? src[ch] : a[ch] * src[ch] }
+        let (from, to) = (UnsafePointer(x.pointer), y.pointer)
+        Parallel.forRanges(rows, costPerItem: c) { rowRange in
+            for r in rowRange {
+                let src = from + r * c
+                let dst = to + r * c
+                for ch in 0..<c { dst[ch] = src[ch] > 0 ? src[ch] : a[ch] * src[ch] }
+            }
         }
         return y
     }
@@ -38,16 +42,21 @@ public final class PReLU: Layer {
         guard let x = input else { preconditionFailure("\(summary): backward before forward") }
         let dx = Tensor.reuse(&inputGrad, shape: x.shape)
         let c = channels
+        let rows = x.count / c
         let a = UnsafePointer(slope.value.pointer)
         let da = slope.grad.pointer
-        for r in 0..<(x.count / c) {
-            let src = x.pointer + r * c
-            let g = dy.pointer + r * c
-            let dst = dx.pointer + r * c
-            for ch in 0..<c {
-                let negative = src[ch] > 0 ? 0 : src[ch]
-                dst[ch] = src[ch] > 0 ? g[ch] : a[ch] * g[ch]
-                da[ch] += g[ch] * negative
+        let (from, grads, to) = (UnsafePointer(x.pointer), UnsafePointer(dy.pointer), dx.pointer)
+        // Channel split: each worker owns its slopes' gradient sums.
+        Parallel.forRanges(c, costPerItem: rows) { chs in
+            for r in 0..<rows {
+                let src = from + r * c
+                let g = grads + r * c
+                let dst = to + r * c
+                for ch in chs {
+                    let negative = src[ch] > 0 ? 0 : src[ch]
+                    dst[ch] = src[ch] > 0 ? g[ch] : a[ch] * g[ch]
+                    da[ch] += g[ch] * negative
+                }
             }
         }
         return dx

@@ -29,6 +29,28 @@ public enum BLAS {
     /// The kernel family OpenBLAS picked for this CPU (e.g. "Zen", "Haswell").
     public static var coreName: String { String(cString: openblas_get_corename()) }
 
+    /// The OPENBLAS_CORETYPE to use when OpenBLAS fell back to its generic "Prescott"
+    /// kernels on a CPU that has AVX2 (0.3.21 does not recognise some newer Xeons in KVM
+    /// guests; sgemm is then about 5× slower); nil when the detected kernels are fine.
+    public static var suggestedCoreType: String? {
+        guard coreName.lowercased() == "prescott",
+            let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+            let flagsLine = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+        else { return nil }
+        let flags = Set(flagsLine.split(separator: " "))
+        if flags.contains("avx512f") { return "SkylakeX" }
+        return flags.contains("avx2") && flags.contains("fma") ? "Haswell" : nil
+    }
+
+    /// OpenBLAS picks its kernels when the library loads, before `main`; when it picked the
+    /// generic ones on an AVX2 CPU and OPENBLAS_CORETYPE is unset, re-executes this process
+    /// with it set (same arguments). Returns only when no restart is needed or possible.
+    public static func restartWithFastKernelsIfNeeded() {
+        guard getenv("OPENBLAS_CORETYPE") == nil, let core = suggestedCoreType else { return }
+        setenv("OPENBLAS_CORETYPE", core, 1)
+        execv("/proc/self/exe", CommandLine.unsafeArgv)
+    }
+
     /// Measured sgemm throughput in GFLOP/s for square `size` matrices: the best of `repeats`
     /// timed calls after one warm-up (2·size³ flops per call).
     public static func measurePeakGFLOPs(size: Int = 1024, repeats: Int = 5) -> Double {

@@ -1,0 +1,122 @@
+// `ffc bench engine`: training-step and inference images/s of the backbones at 1 and 2
+// threads, side by side with PyTorch running the same architectures on the same CPU
+// (tools/reference/engine_bench.py as a subprocess), plus the measured sgemm peak and the
+// share of it the dense convolutions reach.
+import ArgumentParser
+import FFCEngine
+import Foundation
+
+struct EngineBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "engine",
+        abstract: "Backbone train/infer images/s vs PyTorch, and the convolutions' share of sgemm peak.")
+
+    @Flag(help: "One timed step per row instead of five.") var quick = false
+    @Flag(help: "Print one JSON object per row instead of a table.") var json = false
+    @Option(help: "Comma-separated backbones (batch 64 for mobilefacenet and tiny, 32 otherwise).")
+    var models = "mobilefacenet,ir18,ir50"
+    @Option(help: "Comma-separated thread counts.") var threads = "1,2"
+    @Option(help: "The PyTorch reference script; rows say n/a when it or torch is missing.")
+    var reference = "tools/reference/engine_bench.py"
+    @Option(help: "Python interpreter with torch.") var python = "python3"
+
+    func run() throws {
+        BLAS.restartWithFastKernelsIfNeeded()
+        let names = models.split(separator: ",").map(String.init)
+        for name in names where !Backbone.names.contains(name) {
+            throw ValidationError("unknown backbone '\(name)'; known: \(Backbone.names.joined(separator: ", "))")
+        }
+        let threadCounts = threads.split(separator: ",").compactMap { Int($0) }
+        let runs = quick ? 1 : 5
+        let pytorch = PyTorchReference(python: python, script: reference)
+        var load = [Double](repeating: 0, count: 3)
+        getloadavg(&load, 3)
+        let loadText = load.map { String(format: "%.2f", $0) }.joined(separator: " ")
+        if !json {
+            print("OpenBLAS \(BLAS.coreName); load average \(loadText); median of \(runs) step(s) after a warm-up; PyTorch: \(pytorch.available ? "yes" : "n/a")")
+            print(
+                pad("model", 15) + pad("mode", 7) + pad("thr", 4, right: true) + pad("batch", 7, right: true)
+                    + pad("img/s", 10, right: true) + pad("pytorch", 10, right: true) + pad("ratio", 8, right: true)
+                    + pad("sgemm GF/s", 12, right: true) + pad("conv GF/s", 11, right: true) + pad("conv %peak", 11, right: true))
+        }
+        for threadCount in threadCounts {
+            BLAS.threads = threadCount
+            let peak = BLAS.measurePeakGFLOPs()
+            for name in names {
+                let batch = name == "mobilefacenet" || name == "tiny" ? 64 : 32
+                let size = Backbone.defaultInputSize(name: name)
+                for mode in BackboneBenchmark.Mode.allCases {
+                    let ours = try BackboneBenchmark(model: name, mode: mode, batch: batch, inputSize: size).run(runs: runs)
+                    let theirs = pytorch.imagesPerSecond(model: name, mode: mode.rawValue, batch: batch, threads: threadCount, size: size, runs: runs)
+                    let ratio = theirs.map { ours.imagesPerSecond / $0 }
+                    let share = ours.convolutionGFLOPs / peak
+                    if json {
+                        var row: [String: Any] = [
+                            "model": name, "mode": mode.rawValue, "threads": threadCount, "batch": batch, "input": size,
+                            "img_per_s": ours.imagesPerSecond, "sgemm_peak_gflops": peak,
+                            "conv_gflops": ours.convolutionGFLOPs, "conv_share_of_peak": share,
+                            "conv_time_share": ours.convolutionTimeShare, "load_average": loadText,
+                        ]
+                        row["pytorch_img_per_s"] = theirs ?? NSNull()
+                        row["ratio_vs_pytorch"] = ratio ?? NSNull()
+                        let data = try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])
+                        print(String(decoding: data, as: UTF8.self))
+                    } else {
+                        print(
+                            pad(name, 15) + pad(mode.rawValue, 7) + pad("\(threadCount)", 4, right: true) + pad("\(batch)", 7, right: true)
+                                + pad(String(format: "%.2f", ours.imagesPerSecond), 10, right: true)
+                                + pad(theirs.map { String(format: "%.2f", $0) } ?? "n/a", 10, right: true)
+                                + pad(ratio.map { String(format: "%.2f×", $0) } ?? "n/a", 8, right: true)
+                                + pad(String(format: "%.1f", peak), 12, right: true)
+                                + pad(String(format: "%.1f", ours.convolutionGFLOPs), 11, right: true)
+                                + pad(String(format: "%.0f%%", 100 * share), 11, right: true))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs tools/reference/engine_bench.py for one row; nil when Python, torch or the script
+/// is missing or the run fails.
+struct PyTorchReference {
+    let python: String
+    let script: String
+    let available: Bool
+
+    init(python: String, script: String) {
+        self.python = python
+        self.script = script
+        available =
+            FileManager.default.fileExists(atPath: script)
+            && PyTorchReference.execute(python, ["-c", "import torch"]).map { _ in true } ?? false
+    }
+
+    func imagesPerSecond(model: String, mode: String, batch: Int, threads: Int, size: Int, runs: Int) -> Double? {
+        guard available else { return nil }
+        let arguments = [
+            script, "--model", model, "--mode", mode, "--batch", "\(batch)", "--threads", "\(threads)",
+            "--size", "\(size)", "--runs", "\(runs)",
+        ]
+        guard let output = PyTorchReference.execute(python, arguments),
+            let line = output.split(separator: "\n").last,
+            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        else { return nil }
+        return object["img_per_s"] as? Double
+    }
+
+    /// stdout of `program arguments`, or nil when it cannot start or exits non-zero.
+    static func execute(_ program: String, _ arguments: [String]) -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [program] + arguments
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return nil }
+        let data = stdout.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -1,0 +1,48 @@
+// mobilefacenet and ir18 against PyTorch: one training forward/backward of 8 images at
+// 32×32 (both take any multiple of 16; small keeps the debug-build test fast) with formula
+// weights (backbones.safetensors), then an eval forward.
+//
+// Tolerance: the references are PyTorch in float64. PyTorch's own float32 run of the same
+// step is up to ~1e-4 (embeddings) and ~1e-3 (input and early-layer gradients) away from
+// them — 20 layers of batch norm over few values amplify rounding — and the fixture records
+// that error per tensor (`<key>.f32error`). We require max(2e-4, 3 × that): as close to the
+// exact result as PyTorch's float32 is, within a factor of three.
+import Foundation
+import Testing
+
+@testable import FFCEngine
+
+@Suite struct BackboneParityTests {
+    @Test(arguments: ["mobilefacenet", "ir18"])
+    func backboneMatchesPyTorch(name: String) throws {
+        let file = try engineFixture("backbones")
+        func bound(_ key: String) throws -> Double { max(2e-4, 3 * Double(try file.require(key + ".f32error").floats[0])) }
+        let net = try Backbone.make(name: name, embeddingSize: 512, inputSize: 32, seed: 0)
+        loadFormulaWeights(net)
+        let x = formulaInput([8, 32, 32, 3])
+        let embedding = net.forward(input: x, training: true)
+        expectClose("\(name) embedding", embedding.values, try file.require("\(name).embedding"), tolerance: try bound("\(name).embedding"))
+        let r = formulaLossWeights(embedding.shape)
+        var loss = 0.0
+        for i in 0..<embedding.count { loss += Double(embedding[i]) * Double(r[i]) }
+        expectClose("\(name) loss", [Float(loss)], try file.require("\(name).loss"), tolerance: try bound("\(name).loss"))
+        net.zeroGrad()
+        let dInput = net.backward(r)
+        expectClose("\(name) dinput", dInput.values, try file.require("\(name).dinput"), tolerance: try bound("\(name).dinput"))
+        let byName = Dictionary(uniqueKeysWithValues: net.parameters.map { ($0.name, $0) })
+        for (key, stored) in file.tensors where key.hasPrefix("\(name).grad.") && !key.hasSuffix(".f32error") {
+            let param = try #require(byName[String(key.dropFirst("\(name).grad.".count))], "no parameter for \(key)")
+            #expect(param.grad.shape == stored.shape, "\(key) shape")
+            expectClose(key, param.grad.values, stored, tolerance: try bound(key))
+        }
+        let norms = byName.keys.sorted().map { Float(byName[$0]!.grad.sumOfSquares.squareRoot()) }
+        expectClose("\(name) per-parameter gradient norms", norms, try file.require("\(name).gradnorms"), tolerance: try bound("\(name).gradnorms"))
+        let buffers = Dictionary(uniqueKeysWithValues: net.buffers.map { ($0.name, $0.tensor) })
+        for (key, stored) in file.tensors where key.hasPrefix("\(name).running.") && !key.hasSuffix(".f32error") {
+            let buffer = try #require(buffers[String(key.dropFirst("\(name).running.".count))], "no buffer for \(key)")
+            expectClose(key, buffer.values, stored, tolerance: try bound(key))
+        }
+        let evalEmbedding = net.forward(input: x, training: false)
+        expectClose("\(name) eval embedding", evalEmbedding.values, try file.require("\(name).embedding_eval"), tolerance: try bound("\(name).embedding_eval"))
+    }
+}
