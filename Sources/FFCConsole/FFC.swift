@@ -16,6 +16,7 @@ struct FFC: ParsableCommand {
             Import.self,
             Eval.self,
             Model.self,
+            DataCommand.self,
         ]
     )
 }
@@ -26,5 +27,6 @@ struct Bench: ParsableCommand {
         abstract: "Run a benchmark and print a table; --json prints one object per row.",
         subcommands: [BenchEval.self]
         subcommands: [EngineBench.self]
+        subcommands: [BenchLoader.self]
     )
 }

@@ -52,7 +52,12 @@ import Testing
             let record = try txn.record(ofImage: i)!
             let datum = try Datum.parse(record)
             let bytes = Array(record[datum.image])
-            records.append((caffe.key(ofImage: i), Datum.encode(image: bytes, channels: 3, height: 32, width: 32, label: caffe.label(ofImage: i)), caffe.label(ofImage: i)))
+            records.append(
+                (
+                    caffe.key(ofImage: i),
+                    Datum.encode(image: bytes, channels: 3, height: 32, width: 32, label: caffe.label(ofImage: i)),
+                    caffe.label(ofImage: i)
+                ))
         }
         try writeDatabase(ours, records)
         let rewritten = try FaceDatabase.open(paths: [ours])
@@ -145,5 +150,14 @@ import Testing
         #expect(try reader.count() == 200)
         let txn = try reader.beginRead()
         #expect(try txn.get(SyntheticDatabase.key(123)).map { $0[5000] } == 123)
+    }
+
+    @Test func infoReportsCountsDistributionAndDecodeCheck() throws {
+        let db = try FaceDatabase.open(paths: [DataFixtures.caffe])
+        let info = try DatabaseInfo(database: db, sample: 100)
+        #expect(info.identities == 6 && info.identitiesWithImages == 5 && info.images == 9)
+        #expect(info.imagesPerIdentityMin == 1 && info.imagesPerIdentityMax == 3 && info.imagesPerIdentityMedian == 2)
+        #expect(info.histogram.map(\.identities) == [2, 2, 1])
+        #expect(info.sampleChecked == 9 && info.sampleFailed == 0 && info.sampleSizes == ["32x32": 9])
     }
 }

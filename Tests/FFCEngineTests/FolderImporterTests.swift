@@ -19,7 +19,8 @@ import Testing
                 sources[path] = jpeg
             }
         }
-        _ = FileManager.default.createFile(atPath: root + "/bob/broken.jpg", contents: Data([0xFF, 0xD8, 0xFF, 0xE0, 1]))
+        _ = FileManager.default.createFile(
+            atPath: root + "/bob/broken.jpg", contents: Data([0xFF, 0xD8, 0xFF, 0xE0, 1]))
         _ = FileManager.default.createFile(atPath: root + "/carol/notes.txt", contents: Data("hello".utf8))
 
         let out = scratch.path + "/imported.lmdb"
@@ -36,9 +37,12 @@ import Testing
         let expected = try ["alice/0", "bob/0", "bob/1", "carol/0", "carol/1", "carol/2"].map { name in
             var out = [Float](repeating: 0, count: image.floatsPerImage)
             var scratch: [UInt8] = []
-            let datum = Datum.encode(image: sources[root + "/\(name).jpg"]!, channels: 3, height: 24, width: 24, label: 0)
+            let datum = Datum.encode(
+                image: sources[root + "/\(name).jpg"]!, channels: 3, height: 24, width: 24, label: 0)
             try datum.withUnsafeBytes { raw in
-                try out.withUnsafeMutableBufferPointer { try image.load(record: raw, flip: false, into: $0, scratch: &scratch) }
+                try out.withUnsafeMutableBufferPointer {
+                    try image.load(record: raw, flip: false, into: $0, scratch: &scratch)
+                }
             }
             return out
         }

@@ -16,7 +16,8 @@ import Testing
     }
 
     static func config(workers: Int, batch: Int = 5, seed: UInt64 = 1) -> LoaderConfiguration {
-        LoaderConfiguration(batchSize: batch, workers: workers, ringCapacity: 3, seed: seed, image: FaceImage(height: 24, width: 24))
+        LoaderConfiguration(
+            batchSize: batch, workers: workers, ringCapacity: 3, seed: seed, image: FaceImage(height: 24, width: 24))
     }
 
     @Test func synthWritesHoldoutAndHalfSamePairs() throws {
@@ -36,6 +37,13 @@ import Testing
             same += f[2] == "1" ? 1 : 0
         }
         #expect(same == 5)
+        let parsed = try VerificationPairs(path: options.pairsPath)
+        let resolved = try parsed.imageIndices(in: holdout)
+        #expect(resolved.count == 10 && resolved.filter(\.same).count == 5)
+        for pair in resolved {
+            let sameLabel = holdout.label(ofImage: pair.first) == holdout.label(ofImage: pair.second)
+            #expect(sameLabel == pair.same)
+        }
         #expect(try loadAll(holdout, size: 24).count == 9)
     }
 
@@ -52,7 +60,10 @@ import Testing
         let db = try FaceDatabase.open(paths: [try Self.synthDatabase(scratch).out])
         let one = try InstanceLoader(database: db, configuration: Self.config(workers: 1))
         let two = try InstanceLoader(database: db, configuration: Self.config(workers: 2))
-        defer { one.stop(); two.stop() }
+        defer {
+            one.stop()
+            two.stop()
+        }
         #expect(one.batchesPerEpoch == 4)  // 24 images / 5, last 4 dropped
         var epoch0: [Int] = []
         for i in 0..<8 {
@@ -89,11 +100,15 @@ import Testing
         let single = scratch.path + "/one.lmdb"
         let rgb = SyntheticFaces.render(identity: 99, variant: 0, size: 24, seed: 2)
         let jpeg = try ImageCodec.encodeJPEG(rgb, width: 24, height: 24)
-        try writeDatabase(single, [("solo", Datum.encode(image: jpeg, channels: 3, height: 24, width: 24, label: 0), 0)])
+        try writeDatabase(
+            single, [("solo", Datum.encode(image: jpeg, channels: 3, height: 24, width: 24, label: 0), 0)])
         let db = try FaceDatabase.open(paths: [options.out, single])
         let loader = try IdentityLoader(database: db, configuration: Self.config(workers: 2, batch: 7))
         let other = try IdentityLoader(database: db, configuration: Self.config(workers: 1, batch: 7))
-        defer { loader.stop(); other.stop() }
+        defer {
+            loader.stop()
+            other.stop()
+        }
         for round in 0..<3 {
             let batch = try loader.next()
             let twin = try other.next()
@@ -117,9 +132,11 @@ import Testing
         for i in 0..<6 {
             let rgb = SyntheticFaces.render(identity: i / 2, variant: i, size: 24, seed: 4)
             let jpeg = try ImageCodec.encodeJPEG(rgb, width: 24, height: 24)
-            records.append(("k\(i)", Datum.encode(image: jpeg, channels: 3, height: 24, width: 24, label: i / 2), i / 2))
+            records.append(
+                ("k\(i)", Datum.encode(image: jpeg, channels: 3, height: 24, width: 24, label: i / 2), i / 2))
         }
-        records[2].value = Datum.encode(image: [0xFF, 0xD8, 0xFF, 0, 1, 2], channels: 3, height: 24, width: 24, label: 1)
+        records[2].value = Datum.encode(
+            image: [0xFF, 0xD8, 0xFF, 0, 1, 2], channels: 3, height: 24, width: 24, label: 1)
         try writeDatabase(path, records)
         let db = try FaceDatabase.open(paths: [path])
         var config = Self.config(workers: 1, batch: 6)
@@ -146,11 +163,45 @@ import Testing
         var plain = [Float](repeating: 0, count: 192)
         var mirrored = plain
         try rgb.withUnsafeBufferPointer { p in
-            try plain.withUnsafeMutableBufferPointer { try image.fitAndNormalise(rgb: p, width: 8, height: 8, flip: false, into: $0) }
-            try mirrored.withUnsafeMutableBufferPointer { try image.fitAndNormalise(rgb: p, width: 8, height: 8, flip: true, into: $0) }
+            try plain.withUnsafeMutableBufferPointer {
+                try image.fitAndNormalise(rgb: p, width: 8, height: 8, flip: false, into: $0)
+            }
+            try mirrored.withUnsafeMutableBufferPointer {
+                try image.fitAndNormalise(rgb: p, width: 8, height: 8, flip: true, into: $0)
+            }
         }
-        #expect(mirrored[0..<3] == plain[21..<24])
+        for y in 0..<8 {
+            for x in 0..<8 {
+                let a = (y * 8 + x) * 3
+                let b = (y * 8 + 7 - x) * 3
+                #expect(mirrored[a..<(a + 3)] == plain[b..<(b + 3)], "pixel \(x),\(y)")
+            }
+        }
         // BGR order and (v − 127.5) / 128.
         #expect(plain[0] == (Float(rgb[2]) - 127.5) / 128 && plain[2] == (Float(rgb[0]) - 127.5) / 128)
+    }
+
+    @Test func statsDescribeTheRingAndEpochProgress() throws {
+        let scratch = ScratchDirectory()
+        let db = try FaceDatabase.open(paths: [try Self.synthDatabase(scratch).out])
+        let loader = try InstanceLoader(database: db, configuration: Self.config(workers: 2))
+        defer { loader.stop() }
+        _ = loader.stats()
+        for _ in 0..<6 { _ = try loader.next() }
+        let stats = loader.stats()
+        #expect(stats.name == "instance" && stats.ringCapacity == 3 && stats.ringFill <= 3)
+        #expect(stats.batchesPerSecond > 0)
+        #expect(stats.workerBusyShare > 0 && stats.workerBusyShare <= 1)
+        #expect(stats.trainerWaitShare >= 0 && stats.trainerWaitShare <= 1)
+        #expect(stats.epoch == 1 && stats.epochProgress == 0.5)
+        #expect(stats.skippedRecords == 0)
+    }
+
+    @Test func longTailCountsAreBoundedAndSkewed() {
+        let counts = (0..<2000).map { SyntheticFaces.longTailCount(identity: $0, seed: 1, maxImages: 50) }
+        #expect(counts.min() == 1 && counts.max()! <= 50)
+        let singletons = counts.filter { $0 == 1 }.count
+        #expect(singletons > 600 && singletons < 1400, "about half the identities have one image: \(singletons)")
+        #expect(counts.filter { $0 >= 20 }.count > 10)
     }
 }

@@ -6,8 +6,8 @@ import Foundation
 /// counts (max label + 1) of the databases before it, as in the original FFC.
 ///
 /// Memory is flat arrays only: per image its key bytes + 8 (key start) + 4 (label) + 4 (place
-/// in the identity index) bytes; per identity 8 bytes (index start). A million identities with
-/// ten images of 10-byte keys take about 8 MB + 10M × 26 B ≈ 268 MB.
+/// in the identity index) bytes; per identity 12 bytes (index start, present-identity list).
+/// A million identities with ten images of 10-byte keys take about 12 MB + 10M × 26 B ≈ 272 MB.
 public final class FaceDatabase: Sendable {
     /// One database of the set.
     public struct Part: Sendable, Equatable {

@@ -32,6 +32,9 @@ public struct FaceImage: Sendable {
         self.fit = fit
     }
 
+    /// (v − 127.5) / 128 for every byte value v.
+    static let normalised: [Float] = (0..<256).map { (Float($0) - 127.5) / 128 }
+
     /// Floats per image: H·W·3.
     public var floatsPerImage: Int { height * width * 3 }
 
@@ -63,15 +66,30 @@ public struct FaceImage: Sendable {
             }
             let x0 = (w - width) / 2
             let y0 = (h - height) / 2
-            for y in 0..<height {
-                let rowIn = ((y + y0) * w + x0) * 3
-                let rowOut = y * width * 3
-                for x in 0..<width {
-                    let src = rowIn + (flip ? width - 1 - x : x) * 3
-                    let dst = rowOut + x * 3
-                    out[dst] = (Float(rgb[src + 2]) - 127.5) * scale
-                    out[dst + 1] = (Float(rgb[src + 1]) - 127.5) * scale
-                    out[dst + 2] = (Float(rgb[src]) - 127.5) * scale
+            let lut = FaceImage.normalised
+            guard let src = rgb.baseAddress, let dst = out.baseAddress else { return }
+            lut.withUnsafeBufferPointer { table in
+                let t = table.baseAddress!
+                for y in 0..<height {
+                    let rowIn = src + ((y + y0) * w + x0) * 3
+                    let rowOut = dst + y * width * 3
+                    if flip {
+                        for x in 0..<width {
+                            let p = rowIn + (width - 1 - x) * 3
+                            let q = rowOut + x * 3
+                            q[0] = t[Int(p[2])]
+                            q[1] = t[Int(p[1])]
+                            q[2] = t[Int(p[0])]
+                        }
+                    } else {
+                        for x in 0..<width {
+                            let p = rowIn + x * 3
+                            let q = rowOut + x * 3
+                            q[0] = t[Int(p[2])]
+                            q[1] = t[Int(p[1])]
+                            q[2] = t[Int(p[0])]
+                        }
+                    }
                 }
             }
             return

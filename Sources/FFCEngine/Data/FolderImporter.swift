@@ -42,7 +42,8 @@ public enum FolderImporter {
         }
         let identities = try fm.contentsOfDirectory(atPath: folder).filter { name in
             var dir: ObjCBool = false
-            return !name.hasPrefix(".") && fm.fileExists(atPath: folder + "/" + name, isDirectory: &dir) && dir.boolValue
+            return !name.hasPrefix(".") && fm.fileExists(atPath: folder + "/" + name, isDirectory: &dir)
+                && dir.boolValue
         }.sorted()
         guard !identities.isEmpty else { throw ImportError.noIdentityFolders(path: folder) }
         let files = try identities.map { name in
@@ -77,7 +78,8 @@ public enum FolderImporter {
                     let key = SyntheticDatabase.key(summary.images)
                     try writer.put(
                         key: key,
-                        value: Datum.encode(image: bytes, channels: channels, height: height, width: width, label: label))
+                        value: Datum.encode(
+                            image: bytes, channels: channels, height: height, width: width, label: label))
                     kv += "\(key) \(label)\n"
                     summary.images += 1
                     summary.bytes += bytes.count

@@ -68,6 +68,8 @@ public final class IdentityLoader: Sendable {
         return (Int(images[base + a]), Int(images[base + c]))
     }
 
+    deinit { ring.stop() }
+
     /// The next B pairs; blocks while the ring is empty.
     public func next() throws -> IdentityPairBatch { try ring.next() }
 

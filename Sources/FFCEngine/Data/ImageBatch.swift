@@ -95,7 +95,10 @@ final class BatchAssembler: Sendable {
     ) throws -> ImageBatch {
         let image = configuration.image
         let per = image.floatsPerImage
-        var pixels = [Float](repeating: 0, count: images.count * per)
+        // Every float is written below, so skip zero-filling the (N, H, W, 3) buffer.
+        var pixels = [Float](unsafeUninitializedCapacity: images.count * per) { _, count in
+            count = images.count * per
+        }
         var chosen = images
         let txn = try database.beginRead()
         try pixels.withUnsafeMutableBufferPointer { out in

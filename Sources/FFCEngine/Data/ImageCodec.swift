@@ -24,26 +24,28 @@ public enum ImageCodec {
         return (Int(w), Int(h), Int(c))
     }
 
-    /// Decodes a JPEG or PNG into `pixels` as interleaved RGB (HWC), resizing the array.
-    /// Returns width and height.
+    /// Decodes a JPEG or PNG into `pixels` as interleaved RGB (HWC) and returns its size.
+    /// `pixels` is reused when it is large enough (it may then be longer than w·h·3) and
+    /// grown otherwise, so a steady stream of same-size images parses each header once.
     public static func decodeRGB(_ bytes: UnsafeRawBufferPointer, into pixels: inout [UInt8])
         throws(ImageCodecError) -> (width: Int, height: Int)
     {
+        var w: Int32 = 0
+        var h: Int32 = 0
+        var err = [CChar](repeating: 0, count: 200)
+        let data = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        func attempt() -> Int32 {
+            pixels.withUnsafeMutableBufferPointer { out in
+                ffc_image_decode_rgb(data, bytes.count, out.baseAddress, out.count, &w, &h, &err, err.count)
+            }
+        }
+        if !pixels.isEmpty, attempt() == 0 { return (Int(w), Int(h)) }
         let (width, height, _) = try header(bytes)
         guard width > 0, height > 0, width * height <= 1 << 26 else {
             throw ImageCodecError(message: "implausible size \(width)x\(height)")
         }
-        let needed = width * height * 3
-        if pixels.count != needed { pixels = [UInt8](repeating: 0, count: needed) }
-        var w: Int32 = 0
-        var h: Int32 = 0
-        var err = [CChar](repeating: 0, count: 200)
-        let code = pixels.withUnsafeMutableBufferPointer { out in
-            ffc_image_decode_rgb(
-                bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count,
-                out.baseAddress, out.count, &w, &h, &err, err.count)
-        }
-        if code != 0 { throw ImageCodecError(message: message(err)) }
+        if pixels.count < width * height * 3 { pixels = [UInt8](repeating: 0, count: width * height * 3) }
+        if attempt() != 0 { throw ImageCodecError(message: message(err)) }
         return (Int(w), Int(h))
     }
 

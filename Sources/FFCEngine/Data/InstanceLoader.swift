@@ -45,6 +45,8 @@ public final class InstanceLoader: Sendable {
         }
     }
 
+    deinit { ring.stop() }
+
     /// The next batch; blocks while the ring is empty.
     public func next() throws -> ImageBatch { try ring.next() }
 

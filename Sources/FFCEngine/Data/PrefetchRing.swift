@@ -42,8 +42,6 @@ final class PrefetchRing<Batch: Sendable>: @unchecked Sendable {
         }
     }
 
-    deinit { stop() }
-
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
 
     private func workerLoop() {

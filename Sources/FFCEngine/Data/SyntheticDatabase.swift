@@ -18,7 +18,8 @@ public enum ImagesPerIdentity: Sendable, Equatable {
     func count(identity: Int, seed: UInt64, atLeast minimum: Int = 1) -> Int {
         switch self {
         case .fixed(let k): return max(k, minimum)
-        case .longTail(let m): return max(SyntheticFaces.longTailCount(identity: identity, seed: seed, maxImages: m), minimum)
+        case .longTail(let m):
+            return max(SyntheticFaces.longTailCount(identity: identity, seed: seed, maxImages: m), minimum)
         }
     }
 }
@@ -89,7 +90,8 @@ public enum SyntheticDatabase {
 
     /// Writes the databases; `progress(done, total)` is called after each chunk (total is an
     /// estimate for long-tailed sets).
-    public static func write(_ options: SynthOptions, progress: (Int, Int) -> Void = { _, _ in }) throws -> SynthSummary {
+    public static func write(_ options: SynthOptions, progress: (Int, Int) -> Void = { _, _ in }) throws -> SynthSummary
+    {
         let start = Date()
         var summary = SynthSummary()
         let expected = expectedImages(options)

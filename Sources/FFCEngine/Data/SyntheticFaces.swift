@@ -46,11 +46,13 @@ struct Canvas {
         for y in 0..<size {
             let t = Float(y) / Float(size - 1)
             let c = top * (1 - t) + bottom * t
-            for x in 0..<size {
-                let i = (y * size + x) * 3
-                pixels[i] = c.x
-                pixels[i + 1] = c.y
-                pixels[i + 2] = c.z
+            let row = y * size * 3
+            pixels.withUnsafeMutableBufferPointer { p in
+                for i in stride(from: row, to: row + size * 3, by: 3) {
+                    p[i] = c.x
+                    p[i + 1] = c.y
+                    p[i + 2] = c.z
+                }
             }
         }
     }
@@ -71,21 +73,49 @@ struct Canvas {
         let c = cosf(angle)
         let s = sinf(angle)
         let edge = min(rx, ry)  // pixels from the rim to the centre along the short axis
-        for y in y0...y1 {
-            let dy = Float(y) + 0.5 - cy
-            for x in x0...x1 {
-                let dx = Float(x) + 0.5 - cx
-                let u = (dx * c + dy * s) / rx
-                let v = (-dx * s + dy * c) / ry
-                let d = (u * u + v * v).squareRoot()
-                var a = min(1, max(0, (1 - d) * edge + 0.5))
-                if ring > 0 { a = min(a, max(0, min(1, (d - (1 - ring)) * edge + 0.5))) }
-                if a <= 0 { continue }
-                a *= alpha
-                let i = (y * size + x) * 3
-                pixels[i] += (color.x - pixels[i]) * a
-                pixels[i + 1] += (color.y - pixels[i + 1]) * a
-                pixels[i + 2] += (color.z - pixels[i + 2]) * a
+        let reachSquared = (1 + 0.5 / edge) * (1 + 0.5 / edge)  // where the soft rim ends
+        let inner = max(0, 1 - 0.5 / edge)
+        let innerSquared = inner * inner  // fully covered inside this
+        // d²(dx) = qa·dx² + qb·dx + qc along a row: solve for the covered span of each row.
+        let ax = c / rx
+        let ay = s / rx
+        let bx = -s / ry
+        let by = c / ry
+        let qa = ax * ax + bx * bx
+        let size = self.size
+        pixels.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            for y in y0...y1 {
+                let dy = Float(y) + 0.5 - cy
+                let qb = 2 * dy * (ax * ay + bx * by)
+                let qc = dy * dy * (ay * ay + by * by)
+                let disc = qb * qb - 4 * qa * (qc - reachSquared)
+                if disc <= 0 { continue }
+                let root = disc.squareRoot()
+                let lo = (-qb - root) / (2 * qa) + cx - 0.5
+                let hi = (-qb + root) / (2 * qa) + cx - 0.5
+                let xs = max(x0, Int(lo.rounded(.up)))
+                let xe = min(x1, Int(hi.rounded(.down)))
+                if xs > xe { continue }
+                let row = base + y * size * 3
+                for x in xs...xe {
+                    let dx = Float(x) + 0.5 - cx
+                    let u = dx * ax + dy * ay
+                    let v = dx * bx + dy * by
+                    let d2 = u * u + v * v
+                    var a = alpha
+                    if d2 > innerSquared || ring > 0 {
+                        let d = d2.squareRoot()
+                        var cover = min(1, max(0, (1 - d) * edge + 0.5))
+                        if ring > 0 { cover = min(cover, max(0, min(1, (d - (1 - ring)) * edge + 0.5))) }
+                        if cover <= 0 { continue }
+                        a *= cover
+                    }
+                    let p = row + x * 3
+                    p[0] += (color.x - p[0]) * a
+                    p[1] += (color.y - p[1]) * a
+                    p[2] += (color.z - p[2]) * a
+                }
             }
         }
     }
@@ -104,49 +134,69 @@ struct Canvas {
 
     /// Multiplies by 1 + strength · (position · direction): light from one side.
     mutating func light(direction: SIMD2<Float>, strength: Float, brightness: Float) {
+        let size = self.size
         let half = Float(size) / 2
-        for y in 0..<size {
-            for x in 0..<size {
-                let px: Float = (Float(x) - half) / half * direction.x
+        pixels.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            for y in 0..<size {
                 let py: Float = (Float(y) - half) / half * direction.y
-                let g: Float = brightness * (1 + strength * (px + py))
-                let i = (y * size + x) * 3
-                pixels[i] *= g
-                pixels[i + 1] *= g
-                pixels[i + 2] *= g
-            }
-        }
-    }
-
-    /// One pass of a 3×3 box blur.
-    mutating func blur() {
-        let source = pixels
-        for y in 1..<(size - 1) {
-            for x in 1..<(size - 1) {
-                for ch in 0..<3 {
-                    var sum: Float = 0
-                    for dy in -1...1 {
-                        let row = ((y + dy) * size + x) * 3 + ch
-                        sum += source[row - 3] + source[row] + source[row + 3]
-                    }
-                    pixels[(y * size + x) * 3 + ch] = sum / 9
+                let row = base + y * size * 3
+                for x in 0..<size {
+                    let px: Float = (Float(x) - half) / half * direction.x
+                    let g: Float = brightness * (1 + strength * (px + py))
+                    let p = row + x * 3
+                    p[0] *= g
+                    p[1] *= g
+                    p[2] *= g
                 }
             }
         }
     }
 
-    /// Clamped bytes with Gaussian-like sensor noise of `noise` grey levels.
-    func bytes(noise: Float, rng: inout SeededRandom) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: pixels.count)
-        for i in 0..<pixels.count {
-            // Two 16-bit uniforms per draw keep noise cheap: sum of two is triangular, close enough.
-            let r = rng.next()
-            let a = Float(r & 0xFFFF)
-            let b = Float((r >> 16) & 0xFFFF)
-            let n: Float = (a + b) * (1.0 / 65536.0) - 1
-            let v: Float = pixels[i] + n * noise * 1.7 + 0.5
-            out[i] = UInt8(min(255, max(0, v)))
+    /// One pass of a 3×3 box blur (separable: rows, then columns; borders kept).
+    mutating func blur() {
+        let size = self.size
+        let stride = size * 3
+        var rows = pixels
+        rows.withUnsafeMutableBufferPointer { tmp in
+            pixels.withUnsafeMutableBufferPointer { img in
+                let t = tmp.baseAddress!
+                let p = img.baseAddress!
+                for y in 0..<size {
+                    let r = y * stride
+                    for i in (r + 3)..<(r + stride - 3) { t[i] = p[i - 3] + p[i] + p[i + 3] }
+                }
+                let third: Float = 1.0 / 9.0
+                for y in 1..<(size - 1) {
+                    let r = y * stride
+                    for i in (r + 3)..<(r + stride - 3) { p[i] = (t[i - stride] + t[i] + t[i + stride]) * third }
+                }
+            }
         }
+    }
+
+    /// Clamped bytes with uniform sensor noise of ±`noise` grey levels (four 16-bit draws
+    /// per generator step keep it cheap).
+    func bytes(noise: Float, rng: inout SeededRandom) -> [UInt8] {
+        let count = pixels.count
+        let amplitude = 2 * noise / 65536
+        var local = rng
+        let out = [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
+            pixels.withUnsafeBufferPointer { src in
+                var i = 0
+                while i < count {
+                    var r = local.next()
+                    for _ in 0..<4 where i < count {
+                        let v: Float = src[i] + (Float(r & 0xFFFF) - 32768) * amplitude + 0.5
+                        out[i] = UInt8(min(255, max(0, v)))
+                        r >>= 16
+                        i += 1
+                    }
+                }
+            }
+            initialized = count
+        }
+        rng = local
         return out
     }
 }
@@ -271,7 +321,8 @@ struct IdentityCode {
             alpha: Float = 1, depth: Float = 1, ring: Float = 0
         ) {
             let (px, py) = at(x, y, depth: depth)
-            canvas.ellipse(px, py, rx * unit, ry * unit, angle: angle + n.rotation, color: color, alpha: alpha, ring: ring)
+            canvas.ellipse(
+                px, py, rx * unit, ry * unit, angle: angle + n.rotation, color: color, alpha: alpha, ring: ring)
         }
         canvas.gradient(top: n.background.0, bottom: n.background.1)
         let shade = skin * 0.82
@@ -327,7 +378,8 @@ struct IdentityCode {
             let h = Int(rng.uniform(0.1, 0.3) * Float(size))
             let x0 = Int(rng.next() % UInt64(size - w))
             let y0 = Int(rng.next() % UInt64(size - h))
-            canvas.rectangle(x0, y0, x0 + w, y0 + h, color: SIMD3(rng.uniform(0, 255), rng.uniform(0, 255), rng.uniform(0, 255)))
+            canvas.rectangle(
+                x0, y0, x0 + w, y0 + h, color: SIMD3(rng.uniform(0, 255), rng.uniform(0, 255), rng.uniform(0, 255)))
         }
         for _ in 0..<n.blurPasses { canvas.blur() }
     }
