@@ -41,6 +41,7 @@ let package = Package(
 
         // Tests
         .testTarget(name: "FFCEngineTests", dependencies: ["FFCEngine"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LRUCacheTests", dependencies: ["LRUCache"]),
         .testTarget(name: "FFCConsoleUITests", dependencies: ["FFCConsoleUI"], exclude: ["Golden"]),
     ]
 )

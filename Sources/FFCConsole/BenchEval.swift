@@ -35,6 +35,12 @@ struct BenchEval: ParsableCommand {
     @Option(help: "The numpy baseline script.")
     var numpyScript: String = "tools/reference/eval_bench.py"
 
+    @Option(help: "Backbone for the embeddings/s row (random weights; tiny with --quick).")
+    var backbone: String = "mobilefacenet"
+
+    @Option(help: "Images embedded per run for the embeddings/s row.")
+    var embedImages: Int = 64
+
     @Flag(help: "Small sizes, one run: a smoke test.")
     var quick = false
 
@@ -42,8 +48,12 @@ struct BenchEval: ParsableCommand {
     var json = false
 
     func run() throws {
-        let p = quick ? 500 : probes, d = quick ? 10000 : distractors, r = quick ? 1 : max(1, runs)
-        let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+        let p = quick ? 500 : probes
+        let d = quick ? 10000 : distractors
+        let r = quick ? 1 : max(1, runs)
+        let load =
+            (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(
+                separator: " ") ?? "?"
         let probeRows = randomUnitRows(p, seed: 1)
         let labels = Array(0..<p)
 
@@ -52,7 +62,9 @@ struct BenchEval: ParsableCommand {
         let cols = min(blockRows, d)
         let block = randomUnitRows(cols, seed: 2)
         var scores = [Float](repeating: 0, count: p * cols)
-        var gemmGflops: [Double] = [], pairsPerSecond: [Double] = [], totalPairsPerSecond: [Double] = []
+        var gemmGflops: [Double] = []
+        var pairsPerSecond: [Double] = []
+        var totalPairsPerSecond: [Double] = []
         var scanNanosecondsPerPair: [Double] = []
         for _ in 0..<r {
             let t = Date()
@@ -62,7 +74,8 @@ struct BenchEval: ParsableCommand {
                 probeRows.withUnsafeBufferPointer { a in
                     block.withUnsafeBufferPointer { b in
                         scores.withUnsafeMutableBufferPointer {
-                            ScoreGEMM.scores(a.baseAddress!, rows: p, b.baseAddress!, cols: n, dim: dim, into: $0.baseAddress!)
+                            ScoreGEMM.scores(
+                                a.baseAddress!, rows: p, b.baseAddress!, cols: n, dim: dim, into: $0.baseAddress!)
                         }
                     }
                 }
@@ -83,10 +96,14 @@ struct BenchEval: ParsableCommand {
         let ours = median(pairsPerSecond)
         let oursGflops = ours * 2 * Double(dim) / 1e9
         let numpy = runNumpy(p: p, d: d)
+        let (embedName, embedRate) = try embeddingsPerSecond(runs: r)
 
         let size = "\(p)×\(d)×\(dim)"
         var rows: [[String: Any]] = [
-            ["row": "sgemm", "size": "\(p)×\(d)×\(dim) in blocks of \(cols)", "gflops": sgemm, "openblas_core": ScoreGEMM.coreName, "load": load],
+            [
+                "row": "sgemm", "size": "\(p)×\(d)×\(dim) in blocks of \(cols)", "gflops": sgemm,
+                "openblas_core": ScoreGEMM.coreName, "load": load,
+            ],
             [
                 "row": "identify (ffc)", "size": size, "pairs_per_second": ours, "gflops": oursGflops,
                 "share_of_sgemm": oursGflops / sgemm, "pairs_per_second_with_generation": median(totalPairsPerSecond),
@@ -100,6 +117,10 @@ struct BenchEval: ParsableCommand {
                 "gflops": numpy * 2 * Double(dim) / 1e9, "ffc_over_numpy": ours / numpy, "load": load,
             ])
         }
+        rows.append([
+            "row": "embed (\(embedName))", "images": quick ? 16 : embedImages, "embeddings_per_second": embedRate,
+            "load": load,
+        ])
         if json {
             for row in rows { try printJSON(row) }
             return
@@ -111,19 +132,45 @@ struct BenchEval: ParsableCommand {
         }
         print(["row".padding(18), "size P×D×d".padding(22), "pairs/s".padding(12), " GFLOP/s"].joined(separator: " "))
         line("sgemm", size, "-", sgemm, "blocks of \(cols)")
-        line("identify (ffc)", size, String(format: "%.3e", ours), oursGflops, String(format: "%.0f%% of sgemm; scan %.2f ns/pair", 100 * oursGflops / sgemm, median(scanNanosecondsPerPair)))
+        line(
+            "identify (ffc)", size, String(format: "%.3e", ours), oursGflops,
+            String(
+                format: "%.0f%% of sgemm; scan %.2f ns/pair", 100 * oursGflops / sgemm, median(scanNanosecondsPerPair)))
         if let numpy {
-            line("identify (numpy)", size, String(format: "%.3e", numpy), numpy * 2 * Double(dim) / 1e9, String(format: "ffc/numpy %.2f×", ours / numpy))
+            line(
+                "identify (numpy)", size, String(format: "%.3e", numpy), numpy * 2 * Double(dim) / 1e9,
+                String(format: "ffc/numpy %.2f×", ours / numpy))
         } else {
             print("identify (numpy)   skipped: python3 with numpy or \(numpyScript) not found")
         }
+        print(
+            "embed (\(embedName))".padding(18) + " "
+                + String(format: "%.1f embeddings/s (batch %d)", embedRate, quick ? 16 : embedImages))
+    }
+
+    /// Forward passes of a randomly initialised backbone over synthetic inputs (batch = images).
+    private func embeddingsPerSecond(runs: Int) throws -> (String, Double) {
+        let name = quick ? "tiny" : backbone
+        let images = quick ? 16 : max(1, embedImages)
+        let embedder = Embedder(backbone: try Backbone.make(name: name, seed: 1), batchSize: images)
+        var rates: [Double] = []
+        for _ in 0..<runs {
+            let t = Date()
+            _ = try embedder.embed(count: images, flip: false) { i, _, out in
+                for k in out.indices { out[k] = Float((i * 31 + k) % 255) / 128 - 1 }
+            }
+            rates.append(Double(images) / Date().timeIntervalSince(t))
+        }
+        return (embedder.backbone.architecture, median(rates))
     }
 
     private func median(_ x: [Double]) -> Double { x.sorted()[x.count / 2] }
 
     private func randomUnitRows(_ n: Int, seed: UInt64) -> [Float] {
         var out = [Float](repeating: 0, count: n * dim)
-        try? out.withUnsafeMutableBufferPointer { try RandomDistractors(count: n, dim: dim, seed: seed).read(0, n, into: $0) }
+        try? out.withUnsafeMutableBufferPointer {
+            try RandomDistractors(count: n, dim: dim, seed: seed).read(0, n, into: $0)
+        }
         return out
     }
 
@@ -133,7 +180,8 @@ struct BenchEval: ParsableCommand {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
-            "python3", numpyScript, "--probes", "\(p)", "--distractors", "\(d)", "--dim", "\(dim)", "--block", "\(blockRows)",
+            "python3", numpyScript, "--probes", "\(p)", "--distractors", "\(d)", "--dim", "\(dim)", "--block",
+            "\(blockRows)",
         ]
         let out = Pipe()
         process.standardOutput = out

@@ -41,7 +41,9 @@ func readLabels(_ path: String) throws -> [Int] {
     for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
         let t = line.trimmingCharacters(in: .whitespaces)
         if t.isEmpty { continue }
-        guard let v = Int(t) else { throw EvalInputError(description: "\(path):\(i + 1): '\(t)' is not an integer label") }
+        guard let v = Int(t) else {
+            throw EvalInputError(description: "\(path):\(i + 1): '\(t)' is not an integer label")
+        }
         out.append(v)
     }
     return out
@@ -68,10 +70,24 @@ struct EvalVerify: ParsableCommand {
             """
     )
 
-    @Option(help: "Embeddings: float32 .npy of shape (n, d), one row per image.")
-    var embeddings: String
+    @Option(help: "Embeddings: float32 .npy of shape (n, d), one row per image (or give --model).")
+    var embeddings: String?
 
-    @Option(help: "Embeddings of the horizontally mirrored images (same rows); summed with --embeddings before normalising, as arcface_torch's flip test.")
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: "With --model: the image folder LFW-style pairs (or key pairs of relative paths) name.")
+    var images: String?
+
+    @Option(parsing: .upToNextOption, help: "With --model: FFC database(s) whose keys the pairs file names.")
+    var db: [String] = []
+
+    @Flag(help: "With --model: add the embedding of each mirrored image (arcface_torch's flip test).")
+    var flip = false
+
+    @Option(
+        help:
+            "Embeddings of the horizontally mirrored images (same rows); summed with --embeddings before normalising, as arcface_torch's flip test."
+    )
     var flipEmbeddings: String?
 
     @Option(help: "Pairs file (index, keys or LFW form; see --pairs-format).")
@@ -80,10 +96,15 @@ struct EvalVerify: ParsableCommand {
     @Option(help: "Pairs file form: auto, index, keys or lfw.")
     var pairsFormat: String = "auto"
 
-    @Option(help: "Key list for keys/LFW pairs: one key (or image path) per embedding row, the first field of each line (a kv file works).")
+    @Option(
+        help:
+            "Key list for keys/LFW pairs: one key (or image path) per embedding row, the first field of each line (a kv file works)."
+    )
     var keys: String?
 
-    @Option(name: .customLong("bin"), help: "An insightface verification .bin whose images the embedding rows are, in order.")
+    @Option(
+        name: .customLong("bin"),
+        help: "An insightface verification .bin whose images the embedding rows are, in order.")
     var binFile: String?
 
     @Option(help: "Number of folds.")
@@ -96,18 +117,87 @@ struct EvalVerify: ParsableCommand {
     var json = false
 
     func run() throws {
-        var m = try readMatrix(embeddings)
-        if let flip = flipEmbeddings {
-            let f = try readMatrix(flip)
-            guard f.rows == m.rows, f.dim == m.dim else {
-                throw EvalInputError(description: "\(flip): shape (\(f.rows), \(f.dim)) differs from \(embeddings)'s (\(m.rows), \(m.dim))")
+        var m: (values: [Float], rows: Int, dim: Int)
+        let pairList: [VerificationPair]
+        if let embedder = try modelOptions.embedder() {
+            (m, pairList) = try embedWithModel(embedder)
+        } else {
+            guard let embeddings else { throw ValidationError("give --embeddings X.npy or --model CKPT") }
+            m = try readMatrix(embeddings)
+            if let flip = flipEmbeddings {
+                let f = try readMatrix(flip)
+                guard f.rows == m.rows, f.dim == m.dim else {
+                    throw EvalInputError(
+                        description:
+                            "\(flip): shape (\(f.rows), \(f.dim)) differs from \(embeddings)'s (\(m.rows), \(m.dim))")
+                }
+                m.values = Verification.flipAugmented(m.values, mirrored: f.values)
             }
-            m.values = Verification.flipAugmented(m.values, mirrored: f.values)
+            pairList = try resolvePairs(rows: m.rows, embeddings: embeddings)
         }
-        let pairList = try resolvePairs(rows: m.rows)
+        try report(m, pairList)
+    }
+
+    /// Embeds exactly the images the pairs name and returns them with the pairs as rows.
+    private func embedWithModel(_ embedder: Embedder) throws -> (
+        (values: [Float], rows: Int, dim: Int), [VerificationPair]
+    ) {
+        let result: Embeddings
+        let pairList: [VerificationPair]
+        if let binFile {
+            let set = try InsightfaceBin.read(path: binFile)
+            result = try embedder.embed(encoded: set.images, flip: flip, source: binFile)
+            pairList = set.pairs
+        } else if let pairs, let images {
+            let (files, p) = try PairList.read(path: pairs, format: try chosenFormat()).imagePairs(root: images)
+            result = try embedder.embed(files: files, flip: flip)
+            pairList = p
+        } else if let pairs, !db.isEmpty {
+            var list = try PairList.read(path: pairs, format: try chosenFormat())
+            if list.format == .index { list.format = .keys }
+            let database = try FaceDatabase.open(paths: db)
+            let keyPairs = try list.keyPairs(keys: (0..<database.imageCount).map { database.key(ofImage: $0) })
+            var rowOf: [Int: Int] = [:]
+            var images: [Int] = []
+            for p in keyPairs {
+                for i in [p.first, p.second] where rowOf[i] == nil {
+                    rowOf[i] = images.count
+                    images.append(i)
+                }
+            }
+            let txn = try database.beginRead()
+            let face = FaceImage(height: embedder.backbone.inputSize, width: embedder.backbone.inputSize)
+            var scratch: [UInt8] = []
+            result = try embedder.embed(count: images.count, flip: flip) { k, mirror, out in
+                let i = images[k]
+                guard let record = try txn.record(ofImage: i) else {
+                    throw EmbedderError.image(
+                        index: i, source: database.key(ofImage: i), reason: "key missing from the LMDB")
+                }
+                try face.load(record: record, flip: mirror, into: out, scratch: &scratch)
+            }
+            pairList = keyPairs.map { VerificationPair(rowOf[$0.first]!, rowOf[$0.second]!, same: $0.same) }
+        } else {
+            throw ValidationError("with --model give --bin SET.bin, or --pairs with --images DIR or --db PATH")
+        }
+        return ((result.forScoring, result.count, result.dim), pairList)
+    }
+
+    private func chosenFormat() throws -> PairList.Format? {
+        if pairsFormat == "auto" { return nil }
+        guard let f = PairList.Format(rawValue: pairsFormat) else {
+            throw EvalInputError(description: "--pairs-format \(pairsFormat): use auto, index, keys or lfw")
+        }
+        return f
+    }
+
+    private func report(_ m: (values: [Float], rows: Int, dim: Int), _ pairList: [VerificationPair]) throws {
         let r = try Verification.evaluate(embeddings: m.values, dim: m.dim, pairs: pairList, folds: folds)
         if let roc {
-            let csv = "threshold,fpr,tpr\n" + r.roc.map { "\($0.threshold),\($0.falseAcceptRate),\($0.trueAcceptRate)" }.joined(separator: "\n") + "\n"
+            let csv =
+                "threshold,fpr,tpr\n"
+                + r.roc.map { "\($0.threshold),\($0.falseAcceptRate),\($0.trueAcceptRate)" }.joined(separator: "\n")
+                + "\n"
             try AtomicFile.write(Array(csv.utf8), to: roc)
         }
         if json {
@@ -124,34 +214,32 @@ struct EvalVerify: ParsableCommand {
         print(String(format: "accuracy     %.4f ± %.4f", r.accuracyMean, r.accuracyStd))
         print(String(format: "threshold    %.4f (squared distance; cosine %.4f)", r.threshold, 1 - r.threshold / 2))
         for t in r.tarAtFar {
-            print(String(format: "TAR@FAR=%-6g %.4f ± %.4f (FAR reached %.2e)", t.farTarget, t.tarMean, t.tarStd, t.farMean))
+            print(
+                String(
+                    format: "TAR@FAR=%-6g %.4f ± %.4f (FAR reached %.2e)", t.farTarget, t.tarMean, t.tarStd, t.farMean))
         }
     }
 
-    private func resolvePairs(rows: Int) throws -> [VerificationPair] {
+    private func resolvePairs(rows: Int, embeddings: String) throws -> [VerificationPair] {
         if let binFile {
             let set = try InsightfaceBin.read(path: binFile)
             guard set.images.count == rows else {
-                throw EvalInputError(description: "\(binFile) holds \(set.images.count) images but \(embeddings) has \(rows) rows")
+                throw EvalInputError(
+                    description: "\(binFile) holds \(set.images.count) images but \(embeddings) has \(rows) rows")
             }
             return set.pairs
         }
         guard let pairs else { throw EvalInputError(description: "give --pairs FILE or --bin SET.bin") }
-        let format: PairList.Format?
-        if pairsFormat == "auto" {
-            format = nil
-        } else {
-            guard let f = PairList.Format(rawValue: pairsFormat) else {
-                throw EvalInputError(description: "--pairs-format \(pairsFormat): use auto, index, keys or lfw")
-            }
-            format = f
-        }
+        let format = try chosenFormat()
         var list = try PairList.read(path: pairs, format: format)
         // `ffc synth` keys are zero-padded numbers: with a key list, numbers are keys, not rows.
         if format == nil, keys != nil, list.format == .index { list.format = .keys }
         if list.format == .index { return try list.indexPairs() }
         guard let keys else {
-            throw EvalInputError(description: "\(pairs) names images by key (\(list.format.rawValue) form): give --keys with one key per embedding row")
+            throw EvalInputError(
+                description:
+                    "\(pairs) names images by key (\(list.format.rawValue) form): give --keys with one key per embedding row"
+            )
         }
         let keyList = try String(contentsOfFile: keys, encoding: .utf8).split(separator: "\n").map {
             String($0.split(separator: " ").first ?? "")
@@ -211,7 +299,9 @@ struct EvalIdentify: ParsableCommand {
         if let distractors {
             let file = try NPYFile(path: distractors)
             guard file.shape.count == 2, file.dtype == .float32 else {
-                throw EvalInputError(description: "\(distractors): expected a float32 (n, d) matrix, found \(file.dtype.rawValue) \(file.shape)")
+                throw EvalInputError(
+                    description:
+                        "\(distractors): expected a float32 (n, d) matrix, found \(file.dtype.rawValue) \(file.shape)")
             }
             source = file
         } else {
@@ -227,15 +317,23 @@ struct EvalIdentify: ParsableCommand {
                 "probes": r.probeCount, "gallery": r.galleryCount, "distractors": r.distractorCount,
                 "rank1": r.rank1, "genuine_scores": r.genuineCount, "impostor_scores": r.impostorCount,
                 "seconds": seconds, "pairs_per_second": Double(r.scoredPairs) / seconds,
-                "tar_at_far": r.tarAtFar.map { ["far": $0.farTarget, "threshold": $0.threshold, "far_reached": $0.far, "tar": $0.tar] },
+                "tar_at_far": r.tarAtFar.map {
+                    ["far": $0.farTarget, "threshold": $0.threshold, "far_reached": $0.far, "tar": $0.tar]
+                },
             ])
             return
         }
         print("probes \(r.probeCount), gallery \(r.galleryCount), distractors \(r.distractorCount), \(p.dim)-d")
         print(String(format: "rank-1       %.4f", r.rank1))
         for t in r.tarAtFar {
-            print(String(format: "TAR@FAR=%-6g %.4f (threshold %.4f, FAR reached %.2e)", t.farTarget, t.tar, t.threshold, t.far))
+            print(
+                String(
+                    format: "TAR@FAR=%-6g %.4f (threshold %.4f, FAR reached %.2e)", t.farTarget, t.tar, t.threshold,
+                    t.far))
         }
-        print(String(format: "scored %d pairs in %.2f s (%.3g pairs/s)", r.scoredPairs, seconds, Double(r.scoredPairs) / seconds))
+        print(
+            String(
+                format: "scored %d pairs in %.2f s (%.3g pairs/s)", r.scoredPairs, seconds,
+                Double(r.scoredPairs) / seconds))
     }
 }

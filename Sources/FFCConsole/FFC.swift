@@ -17,6 +17,10 @@ struct FFC: ParsableCommand {
             Eval.self,
             Model.self,
             DataCommand.self,
+            Model.self,
+            Eval.self,
+            Embed.self,
+            Bench.self,
         ]
     )
 }
@@ -28,5 +32,13 @@ struct Bench: ParsableCommand {
         subcommands: [BenchEval.self]
         subcommands: [EngineBench.self]
         subcommands: [BenchLoader.self]
+        subcommands: [
+            BenchLRU.self,
+            EngineBench.self,
+            BenchLoader.self,
+            BenchHead.self,
+            BenchEval.self,
+            BenchConsole.self,
+        ]
     )
 }

@@ -1,8 +1,8 @@
 // The console's entry point and loop: locale, signals, the curses screen, ~10 frames a second
 // of snapshot → canvas → terminal, keys in between, and the UI thread's own CPU cost.
 import Dispatch
-import Foundation
 import FFCEngine
+import Foundation
 import Synchronization
 
 /// Console settings a command line can set.
@@ -14,8 +14,10 @@ public struct ConsoleOptions: Sendable {
     public var colours: Bool
     public var framesPerSecond: Double
 
-    public init(unicode: Bool? = nil, chartStyle: ChartStyle = .braille,
-                colours: Bool = ProcessInfo.processInfo.environment["NO_COLOR"] == nil, framesPerSecond: Double = 10) {
+    public init(
+        unicode: Bool? = nil, chartStyle: ChartStyle = .braille,
+        colours: Bool = ProcessInfo.processInfo.environment["NO_COLOR"] == nil, framesPerSecond: Double = 10
+    ) {
         self.unicode = unicode
         self.chartStyle = chartStyle
         self.colours = colours
@@ -85,8 +87,10 @@ public enum Console {
     /// Call on the main thread with stdout on the terminal (not redirected). Ctrl-C and SIGTERM
     /// send `.stop` and return `.stopRun`; SIGHUP (the terminal went away) returns `.detach`.
     /// Signal dispositions for SIGINT, SIGTERM and SIGHUP are restored before returning.
-    public static func run(source: ConsoleSource, theme: ThemeName = .default,
-                           options: ConsoleOptions = ConsoleOptions()) throws(ConsoleError) -> ConsoleExit {
+    public static func run(
+        source: ConsoleSource, theme: ThemeName = .default,
+        options: ConsoleOptions = ConsoleOptions()
+    ) throws(ConsoleError) -> ConsoleExit {
         precondition(Thread.isMainThread, "Console.run must be called on the main thread (curses is not thread-safe)")
         guard isInteractive else { throw .notATerminal }
         let unicode = options.unicode ?? selectLocale()
@@ -131,10 +135,13 @@ public enum Console {
     }
 
     @MainActor
-    static func loop(terminal: Terminal, controller: ConsoleController, latch: SignalLatch, options: ConsoleOptions) -> ConsoleExit {
+    static func loop(terminal: Terminal, controller: ConsoleController, latch: SignalLatch, options: ConsoleOptions)
+        -> ConsoleExit
+    {
         let frameSeconds = 1 / max(1, options.framesPerSecond)
-        let context = RenderContext(glyphs: terminal.unicode ? .unicode : .ascii, chartStyle: options.chartStyle,
-                                    pictures: terminal.depth == .palette256)
+        let context = RenderContext(
+            glyphs: terminal.unicode ? .unicode : .ascii, chartStyle: options.chartStyle,
+            pictures: terminal.depth == .palette256)
         controller.stats.terminalDescription = terminal.description
         var size = terminal.size
         var canvas = CellCanvas(width: size.width, height: size.height)

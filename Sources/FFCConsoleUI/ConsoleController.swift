@@ -1,10 +1,12 @@
+import FFCEngine
 // The console's view state and behaviour without a terminal: keys in, commands to the source,
 // frames out into a CellCanvas. Console.run drives it from curses; tests drive it directly.
 import Foundation
-import FFCEngine
 
 enum Overlay: Equatable {
-    case none, help, quit, prompt(Prompt), inspector
+    case none, help, quit
+    case prompt(Prompt)
+    case inspector
 }
 
 final class ConsoleController {
@@ -32,8 +34,10 @@ final class ConsoleController {
     static let inspectorRefreshSeconds = 0.5
     static let statusSeconds = 8.0
 
-    init(source: ConsoleSource, theme themeName: ThemeName, themeDirectories: [String] = ThemeLoader.searchDirectories(),
-         now: @escaping () -> Double = { ProcessInfo.processInfo.systemUptime }) {
+    init(
+        source: ConsoleSource, theme themeName: ThemeName, themeDirectories: [String] = ThemeLoader.searchDirectories(),
+        now: @escaping () -> Double = { ProcessInfo.processInfo.systemUptime }
+    ) {
         self.source = source
         self.now = now
         self.themeDirectories = themeDirectories
@@ -71,7 +75,9 @@ final class ConsoleController {
     }
 
     private var inspectorVisibleRows: Int {
-        Layout.make(width: screenSize.width, height: screenSize.height).map { PoolInspectorView.visibleRows(body: $0.body) } ?? 1
+        Layout.make(width: screenSize.width, height: screenSize.height).map {
+            PoolInspectorView.visibleRows(body: $0.body)
+        } ?? 1
     }
 
     private func fetchInspectorRows(_ snapshot: MetricsSnapshot) {
@@ -251,14 +257,17 @@ final class ConsoleController {
             return
         }
         inspector.detail = info
-        inspector.picture = source.sampleImage(identity: identity).map { HalfBlockPicture(width: $0.width, height: $0.height, rgb: $0.rgb) }
+        inspector.picture = source.sampleImage(identity: identity).map {
+            HalfBlockPicture(width: $0.width, height: $0.height, rgb: $0.rgb)
+        }
     }
 
     // MARK: drawing
 
     /// Draws one frame of `snapshot` into `canvas` (the whole canvas).
     func render(_ snapshot: MetricsSnapshot, into canvas: inout CellCanvas, context base: RenderContext) {
-        let context = chartStyle.map { RenderContext(glyphs: base.glyphs, chartStyle: $0, pictures: base.pictures) } ?? base
+        let context =
+            chartStyle.map { RenderContext(glyphs: base.glyphs, chartStyle: $0, pictures: base.pictures) } ?? base
         canvas.fill(canvas.bounds)
         guard let layout = Layout.make(width: canvas.width, height: canvas.height) else {
             TooSmallMessage.draw(into: &canvas, context: context)
@@ -271,7 +280,8 @@ final class ConsoleController {
         LoaderPanel(snapshot: snapshot).draw(into: &canvas, rect: layout.loaders, context: context)
         EventsPanel(snapshot: snapshot).draw(into: &canvas, rect: layout.events, context: context)
         ValidationPanel(snapshot: snapshot).draw(into: &canvas, rect: layout.validation, context: context)
-        FooterBar(mode: mode, status: status.map { ($0.text, $0.role) }).draw(into: &canvas, rect: layout.footer, context: context)
+        FooterBar(mode: mode, status: status.map { ($0.text, $0.role) }).draw(
+            into: &canvas, rect: layout.footer, context: context)
         switch overlay {
         case .none: break
         case .help: HelpOverlay.draw(into: &canvas, screen: layout.body, context: context)

@@ -10,6 +10,7 @@ import Testing
         let controller = makeController(source)
         press(controller, source, [.char("i")])
         var canvas = frame(controller, source)
+        expectGolden(canvas, "inspector-80x24")
         #expect(canvas.contains("pool inspector"))
         #expect(canvas.contains("10,000 slots"))
         #expect(canvas.line(3).contains("identity"))
@@ -41,6 +42,7 @@ import Testing
         let controller = makeController(source)
         press(controller, source, [.char("i"), .char("/")] + type("44") + [.enter])
         let canvas = frame(controller, source)
+        expectGolden(canvas, "inspector-detail-80x24")
         #expect(canvas.contains("identity 44"))
         #expect(canvas.contains("recency rank 3"))
         let pictureCells = (0..<24).flatMap { y in (0..<80).map { canvas[$0, y] } }.filter { $0.picture != nil }

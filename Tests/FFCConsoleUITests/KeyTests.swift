@@ -29,6 +29,7 @@ import Testing
         let controller = makeController(source)
         press(controller, source, [.char("s")] + type("20000"))
         let canvas = frame(controller, source)
+        expectGolden(canvas, "pool-size-prompt-80x24")
         #expect(canvas.contains("new pool: 20,000 slots = 2.00% of 1,000,000 identities"))
         #expect(canvas.contains("memory: 78.4 MiB"))  // 20,000 × 4,112 bytes
         #expect(canvas.contains("now: 10,000 slots, 39.2 MiB"))

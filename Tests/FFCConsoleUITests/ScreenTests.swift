@@ -60,3 +60,16 @@ import Testing
         #expect(frame(controller, source).line(2).contains("log last 2000"))
     }
 }
+
+@Suite struct ASCIIFallbackTests {
+    @Test func overlaysStayASCIIWithoutUTF8() {
+        let source = SimulatedSource(steps: 300)
+        for keys: [Key] in [[.char("?")], [.char("s")] + type("5"), [.char("q")], [.char("i")], [.char("D")]] {
+            let controller = makeController(source)
+            press(controller, source, keys)
+            let canvas = frame(controller, source, context: .ascii)
+            let offending = canvas.text.unicodeScalars.filter { !$0.isASCII }
+            #expect(offending.isEmpty, "keys \(keys) drew non-ASCII \(String(String.UnicodeScalarView(offending)))")
+        }
+    }
+}

@@ -7,11 +7,13 @@ import Testing
 @Suite(.serialized) struct SignalTests {
     @Test func signalIsLatchedOffTheMainThreadAndDispositionRestored() async throws {
         let watch = SignalWatch(signals: [SIGUSR1])
-        kill(getpid(), SIGUSR1)
+        // Dispatch installs its handler asynchronously after resume(); a signal sent before that
+        // is discarded (the disposition is SIG_IGN), so send again until one is seen.
         var seen: Int32?
-        for _ in 0..<200 where seen == nil {
-            seen = watch.latch.take()
+        for attempt in 0..<200 where seen == nil {
+            if attempt % 10 == 0 { kill(getpid(), SIGUSR1) }
             try await Task.sleep(for: .milliseconds(5))
+            seen = watch.latch.take()
         }
         watch.restore()
         #expect(seen == SIGUSR1)

@@ -73,7 +73,10 @@ final class SimulatedSource: ConsoleSource {
                 s.step += 1
                 s.history.append(Self.record(step: s.step, queueSize: s.queueSize, lr: s.learningRate))
                 if s.step % 100 == 0 {
-                    s.events.append(EventRecord(step: s.step, kind: .checkpoint, message: "checkpoint step-\(s.step).safetensors", wallTime: Double(s.step)))
+                    s.events.append(
+                        EventRecord(
+                            step: s.step, kind: .checkpoint, message: "checkpoint step-\(s.step).safetensors",
+                            wallTime: Double(s.step)))
                 }
             }
             if s.history.count > 2000 { s.history.removeFirst(s.history.count - 2000) }
@@ -112,8 +115,10 @@ final class SimulatedSource: ConsoleSource {
             let wall = Double(s.step) + 0.5 + Double(s.sent.count) * 0.001
             switch command {
             case .setQueueSize(let q) where q > identities:
-                s.events.append(EventRecord(step: s.step, kind: .refused,
-                    message: "queue_size \(q) exceeds the \(identities) identities", wallTime: wall))
+                s.events.append(
+                    EventRecord(
+                        step: s.step, kind: .refused,
+                        message: "queue_size \(q) exceeds the \(identities) identities", wallTime: wall))
             case .setQueueSize(let q):
                 s.queueSize = q
                 s.events.append(EventRecord(step: s.step, kind: .command, message: "queue_size = \(q)", wallTime: wall))
@@ -131,9 +136,10 @@ final class SimulatedSource: ConsoleSource {
     }
 
     static func slot(rank: Int) -> PoolSlotInfo {
-        PoolSlotInfo(slot: (rank * 37) % 10_000, identity: rank * 13 + 5, recencyRank: rank, ageSteps: rank / 96,
-                     writes: 1 + rank % 4, positionBit: rank % 2, bankCosine: 0.9 - Float(rank % 10) * 0.01,
-                     nearestIdentity: rank * 13 + 18, nearestCosine: 0.41)
+        PoolSlotInfo(
+            slot: (rank * 37) % 10_000, identity: rank * 13 + 5, recencyRank: rank, ageSteps: rank / 96,
+            writes: 1 + rank % 4, positionBit: rank % 2, bankCosine: 0.9 - Float(rank % 10) * 0.01,
+            nearestIdentity: rank * 13 + 18, nearestCosine: 0.41)
     }
 
     func inspect(sort: PoolSortKey, offset: Int, limit: Int) -> [PoolSlotInfo] {

@@ -21,8 +21,11 @@ import Testing
 
     @Test func badColourNamesFileAndLine() {
         let text = "# comment\nname = x\n\ntext = #12345\n"
-        #expect(throws: ThemeError.badLine(path: "t.theme", line: 4, text: "text = #12345",
-                                           reason: "colour must be #rrggbb, got '#12345'")) {
+        #expect(
+            throws: ThemeError.badLine(
+                path: "t.theme", line: 4, text: "text = #12345",
+                reason: "colour must be #rrggbb, got '#12345'")
+        ) {
             try ThemeParser.parse(text, path: "t.theme", fallbackName: "t")
         }
     }
@@ -31,7 +34,9 @@ import Testing
         #expect(throws: ThemeError.badLine(path: "a", line: 1, text: "txet = #ffffff", reason: "unknown key 'txet'")) {
             try ThemeParser.parse("txet = #ffffff", path: "a", fallbackName: "a")
         }
-        #expect(throws: ThemeError.badLine(path: "a", line: 2, text: "text #ffffff", reason: "expected 'key = #rrggbb'")) {
+        #expect(
+            throws: ThemeError.badLine(path: "a", line: 2, text: "text #ffffff", reason: "expected 'key = #rrggbb'")
+        ) {
             try ThemeParser.parse("\ntext #ffffff", path: "a", fallbackName: "a")
         }
     }
@@ -40,10 +45,13 @@ import Testing
         let dir = NSTemporaryDirectory() + "themes-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try "background = #000000\naccent = blue\n".write(toFile: dir + "/broken.theme", atomically: true, encoding: .utf8)
+        try "background = #000000\naccent = blue\n".write(
+            toFile: dir + "/broken.theme", atomically: true, encoding: .utf8)
         let (theme, error) = ThemeLoader.loadOrDefault("broken", searching: [dir])
         #expect(theme == .builtInDefault)
-        #expect(error?.description == "theme file \(dir)/broken.theme line 2: colour must be #rrggbb, got 'blue': \"accent = blue\"")
+        #expect(
+            error?.description
+                == "theme file \(dir)/broken.theme line 2: colour must be #rrggbb, got 'blue': \"accent = blue\"")
         // The console shows the same text in its status line.
         let source = SimulatedSource(steps: 5)
         let controller = makeController(source, theme: "broken", themeDirectories: [dir])

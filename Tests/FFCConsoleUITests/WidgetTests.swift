@@ -22,7 +22,9 @@ import Testing
     @Test func blockAndASCIIChartsMarkTheValueRow() {
         var block = CellCanvas(width: 3, height: 2)
         LineChart(series: [ChartSeries(values: [0, 0.5, 1], role: .chart2)], fixedRange: 0...1, labelWidth: 0)
-            .draw(into: &block, rect: block.bounds, context: RenderContext(glyphs: .unicode, chartStyle: .block, pictures: false))
+            .draw(
+                into: &block, rect: block.bounds,
+                context: RenderContext(glyphs: .unicode, chartStyle: .block, pictures: false))
         #expect(block.line(1).hasPrefix("▁"))
         #expect(block.line(0).hasSuffix("█"))
         var ascii = CellCanvas(width: 3, height: 2)
@@ -49,7 +51,8 @@ import Testing
     @Test func gaugeSparklineAndProgressBar() {
         var canvas = CellCanvas(width: 10, height: 3)
         Gauge(fraction: 0.3).draw(into: &canvas, rect: Rect(x: 0, y: 0, width: 10, height: 1), context: .ascii)
-        Sparkline(values: [0, 1, 2, 4]).draw(into: &canvas, rect: Rect(x: 0, y: 1, width: 10, height: 1), context: .unicode)
+        Sparkline(values: [0, 1, 2, 4]).draw(
+            into: &canvas, rect: Rect(x: 0, y: 1, width: 10, height: 1), context: .unicode)
         ProgressBar(fraction: 0.5).draw(into: &canvas, rect: Rect(x: 0, y: 2, width: 10, height: 1), context: .ascii)
         #expect(canvas.line(0) == "###.......")
         #expect(canvas.line(1) == "      ▁▃▅█")

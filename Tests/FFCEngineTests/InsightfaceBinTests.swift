@@ -29,7 +29,8 @@ import Testing
         #expect(throws: InsightfaceBinError.self) { _ = try InsightfaceBin.decode(Array("hello".utf8)) }
         let list = NPYArray(floats: [1], shape: [1]).encode()
         #expect(throws: InsightfaceBinError.self) { _ = try InsightfaceBin.decode(list) }
-        let truncated = try [UInt8](Data(contentsOf: URL(fileURLWithPath: EvalFixture.path("tiny_p4.bin")))).dropLast(40)
+        let truncated = try [UInt8](Data(contentsOf: URL(fileURLWithPath: EvalFixture.path("tiny_p4.bin")))).dropLast(
+            40)
         #expect(throws: InsightfaceBinError.self) { _ = try InsightfaceBin.decode(Array(truncated)) }
     }
 }

@@ -18,8 +18,12 @@ import Testing
     @Test func roundTripFloatAndIntArrays() throws {
         let f = NPYArray(floats: [1, -2.5, 3, 4, 5, 6], shape: [2, 3])
         let i = NPYArray(ints: [7, -8, 9], shape: [3])
-        let pf = temp("f.npy"), pi = temp("i.npy")
-        defer { unlink(pf); unlink(pi) }
+        let pf = temp("f.npy")
+        let pi = temp("i.npy")
+        defer {
+            unlink(pf)
+            unlink(pi)
+        }
         try f.write(path: pf)
         try i.write(path: pi)
         #expect(try NPYArray.read(path: pf) == f)
@@ -48,11 +52,20 @@ import Testing
     @Test func refusesFloat64FortranOrderAndTruncation() throws {
         let p = temp("bad.npy")
         defer { unlink(p) }
-        try AtomicFile.write(handMade("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", data: [UInt8](repeating: 0, count: 16)), to: p)
+        try AtomicFile.write(
+            handMade(
+                "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", data: [UInt8](repeating: 0, count: 16)),
+            to: p)
         #expect(throws: NPYError.unsupportedDType(path: p, descr: "<f8")) { _ = try NPYArray.read(path: p) }
-        try AtomicFile.write(handMade("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", data: [UInt8](repeating: 0, count: 16)), to: p)
+        try AtomicFile.write(
+            handMade(
+                "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", data: [UInt8](repeating: 0, count: 16)),
+            to: p)
         #expect(throws: NPYError.fortranOrder(path: p)) { _ = try NPYArray.read(path: p) }
-        try AtomicFile.write(handMade("{'descr': '<f4', 'fortran_order': False, 'shape': (4, 2), }", data: [UInt8](repeating: 0, count: 16)), to: p)
+        try AtomicFile.write(
+            handMade(
+                "{'descr': '<f4', 'fortran_order': False, 'shape': (4, 2), }", data: [UInt8](repeating: 0, count: 16)),
+            to: p)
         #expect(throws: NPYError.truncated(path: p, needBytes: 32, haveBytes: 16)) { _ = try NPYArray.read(path: p) }
         try AtomicFile.write(Array("not numpy at all".utf8), to: p)
         #expect(throws: NPYError.notNPY(path: p)) { _ = try NPYArray.read(path: p) }

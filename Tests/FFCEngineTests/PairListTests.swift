@@ -37,7 +37,10 @@ import Testing
         defer { unlink(p) }
         let list = try PairList.read(path: p)
         #expect(list.format == .keys)
-        #expect(try list.keyPairs(keys: ["img/c", "img/a", "img/b"]) == [VerificationPair(1, 2, same: true), VerificationPair(1, 0, same: false)])
+        #expect(
+            try list.keyPairs(keys: ["img/c", "img/a", "img/b"]) == [
+                VerificationPair(1, 2, same: true), VerificationPair(1, 0, same: false),
+            ])
         #expect(throws: PairListError.unknownKey(path: p, line: 2, key: "img/c")) {
             _ = try list.keyPairs(keys: ["img/a", "img/b"])
         }
@@ -46,7 +49,10 @@ import Testing
     @Test func indexPairsAndBadLines() throws {
         let p = try write("# i j same\n0 1 1\n2 3 false\n")
         defer { unlink(p) }
-        #expect(try PairList.read(path: p).indexPairs() == [VerificationPair(0, 1, same: true), VerificationPair(2, 3, same: false)])
+        #expect(
+            try PairList.read(path: p).indexPairs() == [
+                VerificationPair(0, 1, same: true), VerificationPair(2, 3, same: false),
+            ])
         let bad = try write("0 1 1\n2 3 maybe\n")
         defer { unlink(bad) }
         #expect(throws: PairListError.badLine(path: bad, line: 2, text: "2 3 maybe", expected: "'i j same'")) {
@@ -64,6 +70,9 @@ import Testing
         #expect(list.format == .index, "numeric keys look like row numbers until a key list says otherwise")
         list.format = .keys
         let kvOrder = ["00000002", "00000003", "00000000", "00000001"]
-        #expect(try list.keyPairs(keys: kvOrder) == [VerificationPair(1, 3, same: true), VerificationPair(2, 0, same: false)])
+        #expect(
+            try list.keyPairs(keys: kvOrder) == [
+                VerificationPair(1, 3, same: true), VerificationPair(2, 0, same: false),
+            ])
     }
 }

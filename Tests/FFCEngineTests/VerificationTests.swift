@@ -23,9 +23,11 @@ enum EvalFixture {
         #expect(close(r.threshold, e["threshold"] as! Double))
         #expect(zip(r.foldAccuracy, e["fold_accuracy"] as! [Double]).allSatisfy { close($0, $1) })
         #expect(zip(r.foldThreshold, e["fold_threshold"] as! [Double]).allSatisfy { close($0, $1) })
-        let tpr = e["roc_tpr"] as! [Double], fpr = e["roc_fpr"] as! [Double]
+        let tpr = e["roc_tpr"] as! [Double]
+        let fpr = e["roc_fpr"] as! [Double]
         #expect(r.roc.count == tpr.count)
-        #expect(zip(r.roc, zip(tpr, fpr)).allSatisfy { close($0.trueAcceptRate, $1.0) && close($0.falseAcceptRate, $1.1) })
+        #expect(
+            zip(r.roc, zip(tpr, fpr)).allSatisfy { close($0.trueAcceptRate, $1.0) && close($0.falseAcceptRate, $1.1) })
         let tars = e["tar_at_far"] as! [[String: Double]]
         #expect(r.tarAtFar.count == tars.count)
         for (got, want) in zip(r.tarAtFar, tars) {

@@ -7,16 +7,10 @@ public struct Theme: Sendable, Equatable {
     /// Colour per file key (`background`, `text`, `header_bg`, …); complete for `Theme.keys`.
     public private(set) var colours: [String: RGB]
 
-    /// Every key a theme file may set, and what it colours.
-    public static let keys: [(key: String, meaning: String)] = [
-        ("background", "screen background"), ("text", "ordinary text"), ("dim", "labels, axes, raw series"),
-        ("title", "box titles and table headers"), ("border", "box borders"), ("accent", "highlighted values"),
-        ("good", "healthy values"), ("warn", "values to watch"), ("bad", "refusals, bottlenecks, errors"),
-        ("chart1", "first chart series"), ("chart2", "second chart series"), ("chart3", "third chart series"),
-        ("chart_raw", "raw (unsmoothed) series"), ("header_fg", "header bar text"),
-        ("header_bg", "header bar background"), ("selection_fg", "selected row text"),
-        ("selection_bg", "selected row background"), ("gauge_fill", "filled gauge cells"),
-        ("gauge_empty", "empty gauge cells"),
+    /// Every key a theme file may set (themes/README.md says what each colours).
+    public static let keys: [String] = [
+        "background", "text", "dim", "title", "border", "accent", "good", "warn", "bad", "chart1", "chart2", "chart3",
+        "chart_raw", "header_fg", "header_bg", "selection_fg", "selection_bg", "gauge_fill", "gauge_empty",
     ]
 
     /// Creates a theme; keys missing from `colours` take the default theme's colour.

@@ -26,7 +26,8 @@ public enum ThemeLoader {
             var dir = (exe as NSString).deletingLastPathComponent
             while !dir.isEmpty {
                 dirs.append((dir as NSString).appendingPathComponent("themes"))
-                let isPackageRoot = FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent("Package.swift"))
+                let isPackageRoot = FileManager.default.fileExists(
+                    atPath: (dir as NSString).appendingPathComponent("Package.swift"))
                 let parent = (dir as NSString).deletingLastPathComponent
                 if isPackageRoot || parent == dir { break }
                 dir = parent
@@ -42,18 +43,23 @@ public enum ThemeLoader {
     }
 
     /// Loads a theme by name or path. "default" without a file falls back to the built-in default.
-    public static func load(_ name: ThemeName, searching dirs: [String] = searchDirectories()) throws(ThemeError) -> Theme {
+    public static func load(_ name: ThemeName, searching dirs: [String] = searchDirectories()) throws(ThemeError)
+        -> Theme
+    {
         let path: String
         if name.looksLikePath {
             path = name.value
-        } else if let found = dirs.map({ "\($0)/\(name.value).\(fileExtension)" }).first(where: FileManager.default.fileExists) {
+        } else if let found = dirs.map({ "\($0)/\(name.value).\(fileExtension)" }).first(
+            where: FileManager.default.fileExists)
+        {
             path = found
         } else if name == .default {
             return .builtInDefault
         } else {
             throw .notFound(name: name.value, searched: dirs)
         }
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
             throw .unreadable(path: path)
         }
         let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
@@ -61,7 +67,9 @@ public enum ThemeLoader {
     }
 
     /// Loads a theme, or the default with the error's text when it cannot be loaded.
-    public static func loadOrDefault(_ name: ThemeName, searching dirs: [String] = searchDirectories()) -> (Theme, ThemeError?) {
+    public static func loadOrDefault(_ name: ThemeName, searching dirs: [String] = searchDirectories()) -> (
+        Theme, ThemeError?
+    ) {
         do {
             return (try load(name, searching: dirs), nil)
         } catch {
@@ -73,7 +81,8 @@ public enum ThemeLoader {
     public static func available(searching dirs: [String] = searchDirectories()) -> [String] {
         var names = Set<String>()
         for dir in dirs {
-            for file in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where file.hasSuffix(".\(fileExtension)") {
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+            where file.hasSuffix(".\(fileExtension)") {
                 names.insert((file as NSString).deletingPathExtension)
             }
         }

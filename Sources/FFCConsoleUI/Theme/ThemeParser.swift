@@ -23,7 +23,7 @@ enum ThemeParser {
     static func parse(_ text: String, path: String, fallbackName: String) throws(ThemeError) -> Theme {
         var name = fallbackName
         var colours: [String: RGB] = [:]
-        let known = Set(Theme.keys.map(\.key))
+        let known = Set(Theme.keys)
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimmingWhitespace()
             if line.isEmpty || line.hasPrefix("#") { continue }

@@ -18,19 +18,18 @@ public struct GlyphSet: Sendable, Equatable {
     public var gaugeEmpty: Unicode.Scalar
     /// Bar heights from one eighth to full; ASCII has coarser steps.
     public var bars: [Unicode.Scalar]
-    public var ellipsis: String
     public var separator: String
     public var isUnicode: Bool
 
     public static let unicode = GlyphSet(
         topLeft: "╭", topRight: "╮", bottomLeft: "╰", bottomRight: "╯", horizontal: "─", vertical: "│",
         gaugeFull: "█", gaugeEmpty: "░", bars: ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"],
-        ellipsis: "…", separator: "·", isUnicode: true)
+        separator: "·", isUnicode: true)
 
     public static let ascii = GlyphSet(
         topLeft: "+", topRight: "+", bottomLeft: "+", bottomRight: "+", horizontal: "-", vertical: "|",
         gaugeFull: "#", gaugeEmpty: ".", bars: ["_", "_", ".", ".", "-", "-", "=", "#"],
-        ellipsis: "~", separator: "|", isUnicode: false)
+        separator: "|", isUnicode: false)
 }
 
 /// Everything about the terminal a renderer needs to choose glyphs.

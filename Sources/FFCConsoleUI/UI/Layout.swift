@@ -29,8 +29,9 @@ struct Layout: Equatable {
         let (loss, hitRate) = top.splitLeft(width * 60 / 100)
         let (lru, loaders) = middle.splitLeft(width / 2)
         let (events, validation) = bottom.splitLeft(width - 22)
-        return Layout(header: header, loss: loss, hitRate: hitRate, lru: lru, loaders: loaders, events: events,
-                      validation: validation, footer: footer, body: body)
+        return Layout(
+            header: header, loss: loss, hitRate: hitRate, lru: lru, loaders: loaders, events: events,
+            validation: validation, footer: footer, body: body)
     }
 }
 
@@ -45,8 +46,9 @@ enum TooSmallMessage {
         canvas.fill(canvas.bounds)
         for (i, line) in lines.enumerated() {
             let w = line.unicodeScalars.count
-            canvas.text(line, x: max(0, (canvas.width - w) / 2), y: max(0, canvas.height / 2 - 1 + i), role: .warn,
-                        maxWidth: canvas.width)
+            canvas.text(
+                line, x: max(0, (canvas.width - w) / 2), y: max(0, canvas.height / 2 - 1 + i), role: .warn,
+                maxWidth: canvas.width)
         }
     }
 }

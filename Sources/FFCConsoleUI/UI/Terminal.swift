@@ -39,10 +39,12 @@ final class Terminal {
             out = fdopen(dup(STDOUT_FILENO), "w")
             inp = fdopen(dup(STDIN_FILENO), "r")
             name = ProcessInfo.processInfo.environment["TERM"]
+            use_env(true)
         case .null(let termName):
             out = fopen("/dev/null", "w")
             inp = fopen("/dev/null", "r")
             name = termName
+            // The terminfo size (80×24), not LINES/COLUMNS from whatever terminal runs the tests.
             use_env(false)
         }
         guard let out, let inp else { return nil }
@@ -88,6 +90,12 @@ final class Terminal {
             case .mono: "monochrome"
             }
         return "\(termName), \(colours), \(unicode ? "UTF-8" : "ASCII")"
+    }
+
+    /// Sets the screen size (headless screens, whose size is otherwise the terminfo default).
+    func resize(width: Int, height: Int) {
+        resizeterm(Int32(height), Int32(width))
+        invalidate()
     }
 
     /// Forgets what is on screen, so the next draw rewrites every cell (after a resize).

@@ -26,10 +26,14 @@ public struct InsightfaceBin: Sendable {
     public var issame: [Bool]
 
     /// Pair k is images 2k and 2k+1.
-    public var pairs: [VerificationPair] { issame.indices.map { VerificationPair(2 * $0, 2 * $0 + 1, same: issame[$0]) } }
+    public var pairs: [VerificationPair] {
+        issame.indices.map { VerificationPair(2 * $0, 2 * $0 + 1, same: issame[$0]) }
+    }
 
     public static func read(path: String) throws -> InsightfaceBin {
-        guard let data = FileManager.default.contents(atPath: path) else { throw InsightfaceBinError.cannotRead(path: path) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw InsightfaceBinError.cannotRead(path: path)
+        }
         return try decode([UInt8](data), path: path)
     }
 
@@ -140,7 +144,8 @@ struct PickleReader {
                 stack.append(.tuple(items))
             case 0x74: stack.append(.tuple(try popToMark(offset)))  // TUPLE
             case 0x63:  // GLOBAL
-                let module = try line(), name = try line()
+                let module = try line()
+                let name = try line()
                 stack.append(.global(module: module, name: name))
             case 0x93:  // STACK_GLOBAL
                 guard case .text(let name) = try pop(offset), case .text(let module) = try pop(offset) else {
@@ -150,7 +155,9 @@ struct PickleReader {
             case 0x52: try reduce(offset)  // REDUCE
             default:
                 throw Failure(
-                    reason: "pickle opcode 0x\(String(op, radix: 16)) at offset \(offset) is not part of a verification set")
+                    reason:
+                        "pickle opcode 0x\(String(op, radix: 16)) at offset \(offset) is not part of a verification set"
+                )
             }
         }
     }
@@ -158,25 +165,34 @@ struct PickleReader {
     /// The one call verification pickles make: Python 3 bytes under protocol 2 are written as
     /// `_codecs.encode(text, 'latin1')`, whose result is the text's code points as bytes.
     private mutating func reduce(_ offset: Int) throws {
-        let args = try pop(offset), callable = try pop(offset)
-        guard case .global(let module, let name) = callable else { throw Failure(reason: "REDUCE without a callable at offset \(offset)") }
+        let args = try pop(offset)
+        let callable = try pop(offset)
+        guard case .global(let module, let name) = callable else {
+            throw Failure(reason: "REDUCE without a callable at offset \(offset)")
+        }
         guard module == "_codecs", name == "encode", case .tuple(let a) = args, a.count == 2,
             case .text(let s) = a[0], case .text(let codec) = a[1], codec == "latin1" || codec == "latin-1"
         else {
             throw Failure(
-                reason: "object \(module).\(name) at offset \(offset) is not supported (re-save the set with plain bytes and bools)")
+                reason:
+                    "object \(module).\(name) at offset \(offset) is not supported (re-save the set with plain bytes and bools)"
+            )
         }
         var out: [UInt8] = []
         out.reserveCapacity(s.unicodeScalars.count)
         for u in s.unicodeScalars {
-            guard u.value < 256 else { throw Failure(reason: "latin1 text with code point \(u.value) at offset \(offset)") }
+            guard u.value < 256 else {
+                throw Failure(reason: "latin1 text with code point \(u.value) at offset \(offset)")
+            }
             out.append(UInt8(u.value))
         }
         stack.append(.bytes(out))
     }
 
     private mutating func take(_ n: Int) throws -> [UInt8] {
-        guard n >= 0, at + n <= bytes.count else { throw Failure(reason: "truncated at offset \(at) (needs \(n) more bytes)") }
+        guard n >= 0, at + n <= bytes.count else {
+            throw Failure(reason: "truncated at offset \(at) (needs \(n) more bytes)")
+        }
         defer { at += n }
         return Array(bytes[at..<(at + n)])
     }
@@ -189,7 +205,9 @@ struct PickleReader {
     }
 
     private mutating func line() throws -> String {
-        guard let end = bytes[at...].firstIndex(of: 0x0A) else { throw Failure(reason: "unterminated GLOBAL at offset \(at)") }
+        guard let end = bytes[at...].firstIndex(of: 0x0A) else {
+            throw Failure(reason: "unterminated GLOBAL at offset \(at)")
+        }
         defer { at = end + 1 }
         return String(decoding: bytes[at..<end], as: UTF8.self)
     }
@@ -209,7 +227,9 @@ struct PickleReader {
     }
 
     private func list(_ offset: Int) throws -> PickleValue.ListBox {
-        guard case .list(let box) = stack.last else { throw Failure(reason: "append to a non-list at offset \(offset)") }
+        guard case .list(let box) = stack.last else {
+            throw Failure(reason: "append to a non-list at offset \(offset)")
+        }
         return box
     }
 

@@ -20,4 +20,14 @@ public enum ScoreGEMM {
         guard let name = openblas_get_corename() else { return "unknown" }
         return String(cString: name)
     }
+
+    /// Runs `body` with OpenBLAS limited to one thread (restored afterwards), for callers that
+    /// run one sgemm per worker thread themselves: idle OpenBLAS threads spin for a while after
+    /// each call and would steal the cores those workers need.
+    static func singleThreaded<T>(_ body: () throws -> T) rethrows -> T {
+        let threads = openblas_get_num_threads()
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(threads) }
+        return try body()
+    }
 }

@@ -100,7 +100,9 @@ public enum Verification {
 
     /// Squared euclidean distances (0…4) between the L2-normalised rows of each pair, in Double.
     public static func squaredDistances(embeddings: [Float], dim: Int, pairs: [VerificationPair]) throws -> [Double] {
-        guard dim > 0, embeddings.count % dim == 0 else { throw VerificationError.badShape(values: embeddings.count, dim: dim) }
+        guard dim > 0, embeddings.count % dim == 0 else {
+            throw VerificationError.badShape(values: embeddings.count, dim: dim)
+        }
         let rows = embeddings.count / dim
         var inverseNorm = [Double](repeating: 0, count: rows)
         embeddings.withUnsafeBufferPointer { e in
@@ -119,8 +121,10 @@ public enum Verification {
                 for row in [pair.first, pair.second] where row < 0 || row >= rows {
                     throw VerificationError.rowOutOfRange(pairIndex: p, row: row, rows: rows)
                 }
-                let a = pair.first * dim, b = pair.second * dim
-                let na = inverseNorm[pair.first], nb = inverseNorm[pair.second]
+                let a = pair.first * dim
+                let b = pair.second * dim
+                let na = inverseNorm[pair.first]
+                let nb = inverseNorm[pair.second]
                 var s = 0.0
                 for k in 0..<dim {
                     let d = Double(e[a + k]) * na - Double(e[b + k]) * nb
@@ -162,7 +166,9 @@ public enum Verification {
             accuracy.append(Double(held.correct(below: coarse[bestIndex])) / Double(held.count))
         }
         let roc = coarse.indices.map {
-            ROCPoint(threshold: coarse[$0], falseAcceptRate: fprSum[$0] / Double(folds), trueAcceptRate: tprSum[$0] / Double(folds))
+            ROCPoint(
+                threshold: coarse[$0], falseAcceptRate: fprSum[$0] / Double(folds),
+                trueAcceptRate: tprSum[$0] / Double(folds))
         }
         let impostors = same.filter { !$0 }.count
         var tars: [TARAtFAR] = []
@@ -244,7 +250,8 @@ private struct SortedScores {
 
     /// Number of values strictly below `t`. - Complexity: O(log n).
     private static func countBelow(_ sorted: [Double], _ t: Double) -> Int {
-        var lo = 0, hi = sorted.count
+        var lo = 0
+        var hi = sorted.count
         while lo < hi {
             let mid = (lo + hi) / 2
             if sorted[mid] < t { lo = mid + 1 } else { hi = mid }
@@ -259,7 +266,8 @@ private struct SortedScores {
 
     /// (TPR, FPR) — also `calculate_val_far`'s (VAL, FAR) — each 0 when its class is empty.
     func rates(below t: Double) -> (Double, Double) {
-        let tp = Self.countBelow(genuine, t), fp = Self.countBelow(impostor, t)
+        let tp = Self.countBelow(genuine, t)
+        let fp = Self.countBelow(impostor, t)
         return (
             genuine.isEmpty ? 0 : Double(tp) / Double(genuine.count),
             impostor.isEmpty ? 0 : Double(fp) / Double(impostor.count)

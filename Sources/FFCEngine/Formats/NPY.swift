@@ -20,10 +20,12 @@ public enum NPYError: Error, CustomStringConvertible, Equatable {
         case .notNPY(let path): return "\(path): not a .npy file (no \\x93NUMPY magic)"
         case .badHeader(let path, let reason): return "\(path): bad .npy header: \(reason)"
         case .unsupportedDType(let path, let descr):
-            return "\(path): unsupported dtype '\(descr)' (supported: '<f4' float32, '<i8' int64; convert with arr.astype(np.float32))"
+            return
+                "\(path): unsupported dtype '\(descr)' (supported: '<f4' float32, '<i8' int64; convert with arr.astype(np.float32))"
         case .fortranOrder(let path):
             return "\(path): array is in Fortran order; save it with np.save(path, np.ascontiguousarray(arr))"
-        case .truncated(let path, let need, let have): return "\(path): truncated: needs \(need) data bytes, has \(have)"
+        case .truncated(let path, let need, let have):
+            return "\(path): truncated: needs \(need) data bytes, has \(have)"
         case .wrongDType(let path, let have, let want): return "\(path): holds \(have), expected \(want)"
         }
     }
@@ -209,7 +211,9 @@ public final class NPYFile: @unchecked Sendable {
         var done = 0
         while done < count {
             let n = pread(fd, dest + done, count - done, off_t(dataOffset + offset + done))
-            guard n > 0 else { throw NPYError.truncated(path: path, needBytes: offset + count, haveBytes: offset + done) }
+            guard n > 0 else {
+                throw NPYError.truncated(path: path, needBytes: offset + count, haveBytes: offset + done)
+            }
             done += n
         }
     }

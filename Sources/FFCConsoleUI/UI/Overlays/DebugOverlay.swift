@@ -32,8 +32,9 @@ enum DebugOverlay {
         let rect = Rect(x: screen.maxX - 54, y: screen.y + 2, width: 54, height: lines.count + 2)
         let inner = Box(title: "console debug", role: .accent).draw(into: &canvas, rect: rect, context: context)
         for (i, line) in lines.enumerated() {
-            canvas.segments([(Table.cell(line.0, width: 12, alignRight: false), .dim), (line.1, .accent)],
-                            x: inner.x + 1, y: inner.y + i, maxWidth: inner.width - 2)
+            canvas.segments(
+                [(Table.cell(line.0, width: 12, alignRight: false), .dim), (line.1, .accent)],
+                x: inner.x + 1, y: inner.y + i, maxWidth: inner.width - 2)
         }
     }
 }

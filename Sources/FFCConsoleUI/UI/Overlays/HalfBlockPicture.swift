@@ -33,7 +33,8 @@ struct HalfBlockPicture {
             for cx in 0..<rect.width {
                 let top = average(px: cx, py: 2 * cy, columns: rect.width, pixelRows: pixelRows)
                 let bottom = average(px: cx, py: 2 * cy + 1, columns: rect.width, pixelRows: pixelRows)
-                canvas[rect.x + cx, rect.y + cy] = Cell(glyph: "▀", role: .text, picture: PictureColours(top: top, bottom: bottom))
+                canvas[rect.x + cx, rect.y + cy] = Cell(
+                    glyph: "▀", role: .text, picture: PictureColours(top: top, bottom: bottom))
             }
         }
     }

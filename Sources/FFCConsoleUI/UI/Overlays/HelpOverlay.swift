@@ -10,7 +10,8 @@ enum HelpOverlay {
         let stacked = sections.reduce(0) { $0 + $1.lines.count + 2 } - 1
         let width = sideBySide ? sections.count * (columnWidth + 2) + 2 : columnWidth + 4
         let rect = screen.centred(width: width, height: (sideBySide ? tallest : stacked) + 2)
-        let inner = Box(title: "keys", note: "any key closes", role: .accent).draw(into: &canvas, rect: rect, context: context)
+        let inner = Box(title: "keys", note: "any key closes", role: .accent).draw(
+            into: &canvas, rect: rect, context: context)
         var x = inner.x + 1
         var y = inner.y
         for section in sections {

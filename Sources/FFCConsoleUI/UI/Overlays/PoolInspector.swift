@@ -1,7 +1,7 @@
+import FFCEngine
 // The pool inspector: a scrolling table of pool slots in a chosen order, a find prompt, and a
 // detail box with a half-block picture of one of the identity's images.
 import Foundation
-import FFCEngine
 
 struct PoolInspectorState: Equatable {
     var sort: PoolSortKey = .recency
@@ -60,20 +60,26 @@ struct PoolInspectorView {
     ]
 
     static func cells(_ r: PoolSlotInfo) -> [String] {
-        [String(r.slot), String(r.identity), String(r.recencyRank), String(r.ageSteps), String(r.writes),
-         String(r.positionBit), String(format: "%.3f", r.bankCosine),
-         r.nearestIdentity >= 0 ? String(r.nearestIdentity) : "-", String(format: "%.3f", r.nearestCosine)]
+        [
+            String(r.slot), String(r.identity), String(r.recencyRank), String(r.ageSteps), String(r.writes),
+            String(r.positionBit), String(format: "%.3f", r.bankCosine),
+            r.nearestIdentity >= 0 ? String(r.nearestIdentity) : "-", String(format: "%.3f", r.nearestCosine),
+        ]
     }
 
     func draw(into canvas: inout CellCanvas, body: Rect, snapshot: MetricsSnapshot, context: RenderContext) {
         let note = "\(Format.grouped(occupancy)) slots \(context.glyphs.separator) sort: \(state.sort.rawValue)"
-        let inner = Box(title: "pool inspector", note: note, role: .accent).draw(into: &canvas, rect: body, context: context)
+        let inner = Box(title: "pool inspector", note: note, role: .accent).draw(
+            into: &canvas, rect: body, context: context)
         let visible = state.rows.dropFirst(max(0, state.top - state.fetchedTop)).prefix(Self.visibleRows(body: body))
-        let table = Table(columns: Self.columns, rows: visible.map(Self.cells),
-                          selected: state.selected - state.top)
+        let table = Table(
+            columns: Self.columns, rows: visible.map(Self.cells),
+            selected: state.selected - state.top)
         table.draw(into: &canvas, rect: inner, context: context)
         if visible.isEmpty {
-            canvas.text(occupancy == 0 ? "the pool is empty" : "loading", x: inner.x, y: inner.y + 1, role: .dim, maxWidth: inner.width)
+            canvas.text(
+                occupancy == 0 ? "the pool is empty" : "loading", x: inner.x, y: inner.y + 1, role: .dim,
+                maxWidth: inner.width)
         }
         if let detail = state.detail {
             drawDetail(detail, into: &canvas, body: body, context: context)
@@ -85,16 +91,21 @@ struct PoolInspectorView {
 
     private func drawDetail(_ d: PoolSlotInfo, into canvas: inout CellCanvas, body: Rect, context: RenderContext) {
         let rect = body.centred(width: 66, height: 16)
-        let inner = Box(title: "identity \(d.identity)", note: "Esc back", role: .accent).draw(into: &canvas, rect: rect, context: context)
+        let inner = Box(title: "identity \(d.identity)", note: "Esc back", role: .accent).draw(
+            into: &canvas, rect: rect, context: context)
         let fields: [(String, String)] = [
             ("slot", String(d.slot)), ("recency rank", "\(d.recencyRank) (0 = most recent)"),
             ("age", "\(d.ageSteps) steps since last write"), ("writes", String(d.writes)),
             ("next bank", String(d.positionBit)), ("bank cosine", String(format: "%.4f (1 = no drift)", d.bankCosine)),
-            ("nearest", d.nearestIdentity >= 0 ? "\(d.nearestIdentity) (cos \(String(format: "%.3f", d.nearestCosine)))" : "-"),
+            (
+                "nearest",
+                d.nearestIdentity >= 0 ? "\(d.nearestIdentity) (cos \(String(format: "%.3f", d.nearestCosine)))" : "-"
+            ),
         ]
         for (i, f) in fields.prefix(inner.height).enumerated() {
-            canvas.segments([(Table.cell(f.0, width: 13, alignRight: false), .dim), (f.1, .text)],
-                            x: inner.x + 1, y: inner.y + i, maxWidth: 38)
+            canvas.segments(
+                [(Table.cell(f.0, width: 13, alignRight: false), .dim), (f.1, .text)],
+                x: inner.x + 1, y: inner.y + i, maxWidth: 38)
         }
         let pictureRect = Rect(x: inner.maxX - 25, y: inner.y, width: 24, height: min(12, inner.height))
         if !context.pictures {

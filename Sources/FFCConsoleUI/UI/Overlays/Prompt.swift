@@ -39,7 +39,11 @@ struct Prompt: Equatable {
             var lines: [(String, StyleRole)] = []
             if let q = integer {
                 let share = s.identities > 0 ? Format.percent(Double(q) / Double(s.identities), digits: 2) : "?%"
-                lines.append(("new pool: \(Format.grouped(q)) slots = \(share) of \(Format.grouped(s.identities)) identities", .accent))
+                lines.append(
+                    (
+                        "new pool: \(Format.grouped(q)) slots = \(share) of \(Format.grouped(s.identities)) identities",
+                        .accent
+                    ))
                 lines.append(("memory: \(Format.bytes(q * s.poolBytesPerSlot))", .accent))
             } else {
                 lines.append(("type the number of slots", .dim))
@@ -49,8 +53,13 @@ struct Prompt: Equatable {
             return lines
         case .learningRate:
             let now = s.latest.map { Format.learningRate($0.lr) } ?? "?"
-            return [(real.map { "new learning rate: \(Format.learningRate($0))" } ?? "type a positive number, e.g. 0.01", real == nil ? .dim : .accent),
-                    ("now: \(now)", .dim)]
+            return [
+                (
+                    real.map { "new learning rate: \(Format.learningRate($0))" } ?? "type a positive number, e.g. 0.01",
+                    real == nil ? .dim : .accent
+                ),
+                ("now: \(now)", .dim),
+            ]
         case .findIdentity:
             return [("identity label (0-based)", .dim)]
         }
@@ -60,7 +69,8 @@ struct Prompt: Equatable {
         let preview = preview(snapshot)
         let rect = screen.centred(width: 64, height: 6 + preview.count)
         let inner = Box(title: kind.title, role: .accent).draw(into: &canvas, rect: rect, context: context)
-        canvas.segments([("> ", .accent), (input, .title), ("_", .accent)], x: inner.x + 1, y: inner.y, maxWidth: inner.width - 2)
+        canvas.segments(
+            [("> ", .accent), (input, .title), ("_", .accent)], x: inner.x + 1, y: inner.y, maxWidth: inner.width - 2)
         for (i, line) in preview.enumerated() {
             canvas.text(line.0, x: inner.x + 1, y: inner.y + 2 + i, role: line.1, maxWidth: inner.width - 2)
         }
@@ -68,8 +78,9 @@ struct Prompt: Equatable {
         if let error {
             canvas.text(error, x: inner.x + 1, y: last, role: .bad, maxWidth: inner.width - 2)
         } else {
-            canvas.segments([("Enter", .accent), (" apply  ", .dim), ("Esc", .accent), (" cancel", .dim)],
-                            x: inner.x + 1, y: last, maxWidth: inner.width - 2)
+            canvas.segments(
+                [("Enter", .accent), (" apply  ", .dim), ("Esc", .accent), (" cancel", .dim)],
+                x: inner.x + 1, y: last, maxWidth: inner.width - 2)
         }
     }
 }

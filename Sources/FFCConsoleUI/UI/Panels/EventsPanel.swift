@@ -23,11 +23,12 @@ struct EventsPanel {
             canvas.text("no events yet", x: inner.x, y: inner.y, role: .dim, maxWidth: inner.width)
         }
         for (i, e) in shown.enumerated() {
-            canvas.segments([
-                (Table.cell(Format.grouped(e.step), width: 7, alignRight: true) + " ", .dim),
-                (Table.cell(e.kind.rawValue, width: 11, alignRight: false), Self.role(e.kind)),
-                (e.message, e.kind == .refused ? .bad : .text),
-            ], x: inner.x, y: inner.y + i, maxWidth: inner.width)
+            canvas.segments(
+                [
+                    (Table.cell(Format.grouped(e.step), width: 7, alignRight: true) + " ", .dim),
+                    (Table.cell(e.kind.rawValue, width: 11, alignRight: false), Self.role(e.kind)),
+                    (e.message, e.kind == .refused ? .bad : .text),
+                ], x: inner.x, y: inner.y + i, maxWidth: inner.width)
         }
     }
 }

@@ -13,7 +13,9 @@ struct HeaderPanel {
         let run = s.runName.isEmpty ? "ffc" : s.runName
         let model = [s.netType, s.head].filter { !$0.isEmpty }.joined(separator: " ")
         let left = " \(run)\(model.isEmpty ? "" : sep + model)\(sep)epoch \(s.epoch)/\(s.epochs) "
-        let stepText = s.maxSteps > 0 ? "step \(Format.grouped(s.step))/\(Format.grouped(s.maxSteps))" : "step \(Format.grouped(s.step))"
+        let stepText =
+            s.maxSteps > 0
+            ? "step \(Format.grouped(s.step))/\(Format.grouped(s.maxSteps))" : "step \(Format.grouped(s.step))"
         let state = s.finished ? "FINISHED" : s.paused ? "PAUSED" : "ETA \(Format.duration(s.etaSeconds))"
         let right = " \(stepText) \(state) "
         let leftWidth = canvas.text(left, x: rect.x, y: rect.y, role: .header, maxWidth: rect.width)
@@ -22,7 +24,8 @@ struct HeaderPanel {
         if barWidth >= 8 {
             let progress = s.maxSteps > 0 ? Double(s.step) / Double(s.maxSteps) : s.epochProgress
             ProgressBar(fraction: progress).draw(
-                into: &canvas, rect: Rect(x: rect.x + leftWidth, y: rect.y, width: barWidth, height: 1), context: context)
+                into: &canvas, rect: Rect(x: rect.x + leftWidth, y: rect.y, width: barWidth, height: 1),
+                context: context)
         }
         if leftWidth + rightWidth <= rect.width {
             canvas.text(right, x: rect.maxX - rightWidth, y: rect.y, role: .header)

@@ -9,7 +9,9 @@ struct LoaderPanel {
 
     /// The loader the trainer waits on most, if it waits noticeably; nil means compute-bound.
     static func bottleneck(_ loaders: [LoaderStats]) -> LoaderStats? {
-        loaders.max { $0.trainerWaitShare < $1.trainerWaitShare }.flatMap { $0.trainerWaitShare >= starvedWaitShare ? $0 : nil }
+        loaders.max { $0.trainerWaitShare < $1.trainerWaitShare }.flatMap {
+            $0.trainerWaitShare >= starvedWaitShare ? $0 : nil
+        }
     }
 
     func draw(into canvas: inout CellCanvas, rect: Rect, context: RenderContext) {
@@ -30,21 +32,23 @@ struct LoaderPanel {
             var x = inner.x
             canvas.text(Table.cell(l.name, width: nameWidth, alignRight: false), x: x, y: y, role: .text)
             x += nameWidth + 1
-            canvas.text(Table.cell(Format.count(l.batchesPerSecond), width: 6, alignRight: true), x: x, y: y, role: .accent)
+            canvas.text(
+                Table.cell(Format.count(l.batchesPerSecond), width: 6, alignRight: true), x: x, y: y, role: .accent)
             x += 7
             let fill = l.ringCapacity > 0 ? Double(l.ringFill) / Double(l.ringCapacity) : 0
             Gauge(fraction: fill, fillRole: fill < 0.25 ? .warn : .gaugeFill).draw(
                 into: &canvas, rect: Rect(x: x, y: y, width: 10, height: 1), context: context)
             x += 11
             let waitRole: StyleRole = worst?.name == l.name ? .bad : .text
-            canvas.text(Table.cell(Format.percent(l.trainerWaitShare), width: 5, alignRight: true), x: x, y: y, role: waitRole)
+            canvas.text(
+                Table.cell(Format.percent(l.trainerWaitShare), width: 5, alignRight: true), x: x, y: y, role: waitRole)
             x += 6
-            canvas.text(Table.cell(Format.percent(l.workerBusyShare), width: 5, alignRight: true), x: x, y: y, role: .text)
+            canvas.text(
+                Table.cell(Format.percent(l.workerBusyShare), width: 5, alignRight: true), x: x, y: y, role: .text)
         }
         guard inner.height >= 2 else { return }
         let verdict: [(String, StyleRole)] =
-            if loaders.isEmpty { [("no loader figures yet", .dim)] }
-            else if let w = worst {
+            if loaders.isEmpty { [("no loader figures yet", .dim)] } else if let w = worst {
                 [("bottleneck: ", .dim), (w.name, .bad), (" (waits \(Format.percent(w.trainerWaitShare)))", .text)]
             } else { [("bottleneck: ", .dim), ("trainer", .good), (" (compute-bound)", .text)] }
         canvas.segments(verdict, x: inner.x, y: inner.maxY - 1, maxWidth: inner.width)

@@ -15,15 +15,18 @@ struct LossPanel {
         let margin = ChartWindow.ema(records.map(\.lossMargin))
         let outlier = ChartWindow.ema(records.map(\.lossOutlier))
         let smoothed = ChartWindow.ema(total)
-        canvas.segments([
-            ("total ", .dim), (smoothed.last.map(Format.value) ?? "-", .chart1),
-            ("  margin ", .dim), (margin.last.map(Format.value) ?? "-", .chart2),
-            ("  outlier ", .dim), (outlier.last.map(Format.value) ?? "-", .chart3),
-            ("  raw", .chartRaw),
-        ], x: inner.x, y: inner.y, maxWidth: inner.width)
-        LineChart(series: [
-            ChartSeries(values: total, role: .chartRaw), ChartSeries(values: outlier, role: .chart3),
-            ChartSeries(values: margin, role: .chart2), ChartSeries(values: smoothed, role: .chart1),
-        ], logScale: window.logScale).draw(into: &canvas, rect: inner.splitTop(1).1, context: context)
+        canvas.segments(
+            [
+                ("total ", .dim), (smoothed.last.map(Format.value) ?? "-", .chart1),
+                ("  margin ", .dim), (margin.last.map(Format.value) ?? "-", .chart2),
+                ("  outlier ", .dim), (outlier.last.map(Format.value) ?? "-", .chart3),
+                ("  raw", .chartRaw),
+            ], x: inner.x, y: inner.y, maxWidth: inner.width)
+        LineChart(
+            series: [
+                ChartSeries(values: total, role: .chartRaw), ChartSeries(values: outlier, role: .chart3),
+                ChartSeries(values: margin, role: .chart2), ChartSeries(values: smoothed, role: .chart1),
+            ], logScale: window.logScale
+        ).draw(into: &canvas, rect: inner.splitTop(1).1, context: context)
     }
 }

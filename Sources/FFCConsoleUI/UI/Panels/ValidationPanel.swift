@@ -11,8 +11,12 @@ struct ValidationPanel {
             ("now  ", snapshot.validationAccuracy, .accent), ("best ", snapshot.bestValidationAccuracy, .good),
         ]
         for (i, row) in rows.prefix(inner.height).enumerated() {
-            canvas.segments([(row.0, .dim), (row.1.map { Format.percent($0, digits: 2) } ?? "not yet", row.1 == nil ? .dim : row.2)],
-                            x: inner.x, y: inner.y + i, maxWidth: inner.width)
+            canvas.segments(
+                [
+                    (row.0, .dim),
+                    (row.1.map { Format.percent($0, digits: 2) } ?? "not yet", row.1 == nil ? .dim : row.2),
+                ],
+                x: inner.x, y: inner.y + i, maxWidth: inner.width)
         }
     }
 }

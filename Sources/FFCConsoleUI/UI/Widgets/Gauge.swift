@@ -10,8 +10,9 @@ struct Gauge {
         let filled = Int((f * Double(rect.width)).rounded())
         for i in 0..<rect.width {
             let full = i < filled
-            canvas.put(full ? context.glyphs.gaugeFull : context.glyphs.gaugeEmpty, x: rect.x + i, y: rect.y,
-                       role: full ? fillRole : .gaugeEmpty)
+            canvas.put(
+                full ? context.glyphs.gaugeFull : context.glyphs.gaugeEmpty, x: rect.x + i, y: rect.y,
+                role: full ? fillRole : .gaugeEmpty)
         }
     }
 }

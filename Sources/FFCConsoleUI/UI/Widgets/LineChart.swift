@@ -39,7 +39,8 @@ struct LineChart {
         }
         if showLabels {
             canvas.text(Format.value(untransform(hi)), x: labels.x, y: labels.y, role: .dim, maxWidth: labelWidth - 1)
-            canvas.text(Format.value(untransform(lo)), x: labels.x, y: labels.maxY - 1, role: .dim, maxWidth: labelWidth - 1)
+            canvas.text(
+                Format.value(untransform(lo)), x: labels.x, y: labels.maxY - 1, role: .dim, maxWidth: labelWidth - 1)
         }
         let (columnsPerCell, rowsPerCell) = resolution(context.chartStyle)
         let dotColumns = plot.width * columnsPerCell
@@ -67,8 +68,9 @@ struct LineChart {
                 let cell = cy * plot.width + cx
                 guard let role = roles[cell] else { continue }
                 let bits = dots[(cell * 8)..<(cell * 8 + 8)]
-                canvas.put(glyph(bits: Array(bits), style: context.chartStyle, glyphs: context.glyphs),
-                           x: plot.x + cx, y: plot.y + cy, role: role)
+                canvas.put(
+                    glyph(bits: Array(bits), style: context.chartStyle, glyphs: context.glyphs),
+                    x: plot.x + cx, y: plot.y + cy, role: role)
             }
         }
     }
