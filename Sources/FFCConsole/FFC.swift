@@ -7,15 +7,12 @@ struct FFC: ParsableCommand {
         commandName: "ffc",
         abstract: "Train face recognition with Fast Face Classification (F²C) on CPUs.",
         subcommands: [
-            Bench.self,
-            Runs.self,
             Train.self,
-            Attach.self,
             Demo.self,
+            Attach.self,
+            Runs.self,
             Synth.self,
             Import.self,
-            Eval.self,
-            Model.self,
             DataCommand.self,
             Model.self,
             Eval.self,
@@ -29,9 +26,6 @@ struct FFC: ParsableCommand {
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a benchmark and print a table; --json prints one object per row.",
-        subcommands: [BenchEval.self]
-        subcommands: [EngineBench.self]
-        subcommands: [BenchLoader.self]
         subcommands: [
             BenchLRU.self,
             EngineBench.self,
