@@ -21,6 +21,9 @@ struct BenchHead: ParsableCommand {
     @Option(help: "PyTorch reference script; skipped when torch is not importable.")
     var torchScript = "tools/reference/head_bench.py"
     @Flag(help: "Do not run the PyTorch reference.") var noTorch = false
+    @Option(help: "Identity counts to measure (default 10k, 100k, 1M, 10M; --quick: 10k, 100k).")
+    var identities: [Int] = []
+    @Option(help: "Heads to measure.") var heads: [String] = ["ffc", "fc", "pfc"]
 
     struct Row: Codable {
         var head: String
@@ -39,7 +42,8 @@ struct BenchHead: ParsableCommand {
     }
 
     func run() throws {
-        let identityCounts = quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000, 10_000_000]
+        let identityCounts =
+            !identities.isEmpty ? identities : quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000, 10_000_000]
         let timed = quick ? 2 : runs
         let budget = budgetGib * 1_073_741_824
         let probeRows = batchSize + batchSize / 2
@@ -61,6 +65,7 @@ struct BenchHead: ParsableCommand {
                     head: "pfc", identities: n, pool: Int((pfcRate * 100).rounded()), fits: pfcNeed <= budget,
                     requiredBytes: pfcNeed, loadAverage: load))
         }
+        rows.removeAll { !heads.contains($0.head) }
         for i in rows.indices where rows[i].fits {
             let (ms, allocated, rss) = try measure(rows[i], timed: timed)
             rows[i].stepMs = ms

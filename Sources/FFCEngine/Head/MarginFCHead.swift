@@ -48,19 +48,24 @@ public final class MarginFCHead: ClassificationHead {
         weights = [Float](repeating: 0, count: identities * featureDim)
         velocity = [Float](repeating: 0, count: identities * featureDim)
         sampledMark = sampleRate < 1 ? [Bool](repeating: false, count: identities) : []
-        for r in 0..<identities {
-            var norm: Float = 0
-            for j in 0..<featureDim {
-                // Box–Muller: Gaussian coordinates give directions uniform on the sphere.
-                let u1 = max(random.nextUnitFloat(), 1e-7)
-                let u2 = random.nextUnitFloat()
-                let g = (-2 * log(u1)).squareRoot() * cos(2 * Float.pi * u2)
-                weights[r * featureDim + j] = g
-                norm += g * g
+        var rng = random
+        weights.withUnsafeMutableBufferPointer { w in
+            for r in 0..<identities {
+                let row = w.baseAddress! + r * featureDim
+                var norm: Float = 0
+                for j in 0..<featureDim {
+                    // Box–Muller: Gaussian coordinates give directions uniform on the sphere.
+                    let u1 = max(rng.nextUnitFloat(), 1e-7)
+                    let u2 = rng.nextUnitFloat()
+                    let g = (-2 * log(u1)).squareRoot() * cos(2 * Float.pi * u2)
+                    row[j] = g
+                    norm += g * g
+                }
+                let inv = 1 / max(norm.squareRoot(), 1e-12)
+                for j in 0..<featureDim { row[j] *= inv }
             }
-            let inv = 1 / max(norm.squareRoot(), 1e-12)
-            for j in 0..<featureDim { weights[r * featureDim + j] *= inv }
         }
+        random = rng
     }
 
     public var residentBytes: Int { (weights.count + velocity.count + rowGrad.count + logits.count) * 4 + sampledMark.count }
@@ -142,21 +147,29 @@ public final class MarginFCHead: ClassificationHead {
     /// renormalisation, so none is applied).
     public func update(learningRate: Float) {
         let d = featureDim
-        for (i, c) in usedRows.enumerated() {
-            let w = c * d
-            let g = i * d
-            var radial: Float = 0
-            for j in 0..<d { radial += rowGrad[g + j] * weights[w + j] }
-            var norm: Float = 0
-            for j in 0..<d {
-                let v = momentum * velocity[w + j] + rowGrad[g + j] - radial * weights[w + j]
-                velocity[w + j] = v
-                let x = weights[w + j] - learningRate * v
-                weights[w + j] = x
-                norm += x * x
+        let mu = momentum
+        weights.withUnsafeMutableBufferPointer { w in
+            velocity.withUnsafeMutableBufferPointer { v in
+                rowGrad.withUnsafeBufferPointer { g in
+                    for (i, c) in usedRows.enumerated() {
+                        let wr = w.baseAddress! + c * d
+                        let vr = v.baseAddress! + c * d
+                        let gr = g.baseAddress! + i * d
+                        var radial: Float = 0
+                        for j in 0..<d { radial += gr[j] * wr[j] }
+                        var norm: Float = 0
+                        for j in 0..<d {
+                            let step = mu * vr[j] + gr[j] - radial * wr[j]
+                            vr[j] = step
+                            let x = wr[j] - learningRate * step
+                            wr[j] = x
+                            norm += x * x
+                        }
+                        let inv = 1 / max(norm.squareRoot(), 1e-12)
+                        for j in 0..<d { wr[j] *= inv }
+                    }
+                }
             }
-            let inv = 1 / max(norm.squareRoot(), 1e-12)
-            for j in 0..<d { weights[w + j] *= inv }
         }
     }
 }
