@@ -39,5 +39,6 @@ let package = Package(
 
         // Tests
         .testTarget(name: "FFCEngineTests", dependencies: ["FFCEngine"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LRUCacheTests", dependencies: ["LRUCache"]),
     ]
 )

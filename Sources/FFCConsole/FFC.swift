@@ -18,6 +18,7 @@ struct Bench: ParsableCommand {
         abstract: "Run a benchmark and print a table; --json prints one object per row.",
         subcommands: [
             BenchHead.self,
+            BenchLRU.self,
         ]
     )
 }

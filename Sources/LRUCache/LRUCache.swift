@@ -1,165 +1,224 @@
 // LRUCache: identity → slot map with journaled operations and rollback.
-// Interim implementation on the `head` branch so the class pool builds and tests before the
-// `lru` branch lands; the `lru` branch's LRUCache (same API) replaces this file on merge.
+//
+// The class pool asks it, for each gallery feature, which pool slot holds the identity: a hit
+// makes the identity most recent, a miss takes a free slot or evicts the least recent identity
+// and reuses its slot. Pass 1 of a training step uses `tryGet` and `rollback`, pass 2 `get`.
+// Storage is flat and preallocated (see LRUCacheStorage): no heap allocation per operation.
 
-/// Why a cache could not be built or resized.
-public enum LRUCacheError: Error, Equatable, CustomStringConvertible {
-    case invalidCapacity(Int)
-    case inconsistentState(reason: String)
-
-    public var description: String {
-        switch self {
-        case .invalidCapacity(let c): return "LRU capacity must be positive, got \(c)"
-        case .inconsistentState(let reason): return "LRU state is inconsistent: \(reason)"
-        }
-    }
-}
-
-/// Identity → slot map. Slots are `0..<capacity`; a miss takes the next free slot (lowest
-/// first, starting from an empty cache) or evicts the least recent key and reuses its slot.
+/// A least-recently-used map from integer identity keys to slots `0..<capacity`.
+///
+/// Keys must lie in `LRUCache.keyRange` (0 ... 2³¹−1): they are stored as Int32 to keep memory
+/// near 25 bytes per entry (`bytesPerEntry`). A free slot is handed out smallest first.
+///
+/// Journal: `tryGet` records what it did so `rollback` can undo it exactly (keys, slots, recency
+/// order, free slots, last-touch times, counters). Any unjournaled change (`get`, `resize`)
+/// drops the journal first, because an undo across it could not be exact.
+///
+/// Time: each `get`/`tryGet` is one operation; its time is the `step` the caller passes, else
+/// the operation number. An evicted key's age is the evicting time minus its last-touch time.
 public struct LRUCache: Sendable {
-    public struct Counters: Sendable, Equatable {
-        public var hits = 0
-        public var inserts = 0
-        public var evictions = 0
-        public var evictionAgeSum = 0
+  /// Keys the cache can hold.
+  public static let keyRange: ClosedRange<Int> = 0...Int(Int32.max)
+  /// Largest capacity (slot indices are Int32 and the table doubles past 1.5 × capacity).
+  public static let maximumCapacity = 1 << 30
+  /// Eviction ages kept for `takeEvictionAges()` between two calls; later ones only count in `counters`.
+  public static let pendingEvictionAgeLimit = 4096
+
+  var storage: LRUCacheStorage
+  /// Most recent slot, -1 when empty.
+  var head: Int32 = -1
+  /// Least recent slot, -1 when empty.
+  var tail: Int32 = -1
+  /// Number of keys held.
+  public internal(set) var count = 0
+  /// Operations (`get`/`tryGet`) applied and not rolled back.
+  var clock = 0
+  public internal(set) var counters = LRUCounters()
+  var journal: [LRUJournalEntry] = []
+  var pendingEvictionAges: [Int] = []
+
+  /// An empty cache with `capacity` free slots.
+  /// - Throws: `LRUCacheError.invalidCapacity` unless `1...maximumCapacity` holds `capacity`.
+  /// - Complexity: O(capacity).
+  public init(capacity: Int) throws(LRUCacheError) {
+    guard capacity > 0 && capacity <= Self.maximumCapacity else {
+      throw .invalidCapacity(capacity)
     }
+    storage = LRUCacheStorage(capacity: capacity)
+    journal.reserveCapacity(1024)
+    pendingEvictionAges.reserveCapacity(Self.pendingEvictionAgeLimit)
+  }
 
-    private enum JournalEntry: Sendable {
-        case hit(key: Int)
-        case insert(key: Int, slot: Int, evicted: Int?, evictedStamp: Int)
+  /// Number of slots.
+  public var capacity: Int { storage.capacity }
+
+  /// Journaled operations that `rollback` can still undo.
+  public var journalCount: Int { journal.count }
+
+  /// Bytes the cache holds (slot arrays, table, journal and age buffer) divided by its capacity.
+  public var bytesPerEntry: Double {
+    let bytes =
+      storage.byteCount + journal.capacity * MemoryLayout<LRUJournalEntry>.stride
+      + pendingEvictionAges.capacity * MemoryLayout<Int>.stride + MemoryLayout<LRUCache>.size
+    return Double(bytes) / Double(capacity)
+  }
+
+  /// The slot of `key`. A hit makes `key` most recent; a miss puts it into the smallest free
+  /// slot, or evicts the least recent key and reuses its slot. Drops the journal.
+  /// - Parameter step: the caller's clock for eviction ages (nil: the operation number).
+  /// - Complexity: O(1) expected, no allocation.
+  public mutating func get(_ key: Int, step: Int? = nil) -> Int {
+    if !journal.isEmpty { journal.removeAll(keepingCapacity: true) }
+    return access(key, step: step, journaled: false)
+  }
+
+  /// The same as `get`, but journaled so `rollback` can undo it.
+  /// - Complexity: O(1) expected, no allocation once the journal has grown to its working size.
+  public mutating func tryGet(_ key: Int, step: Int? = nil) -> Int {
+    access(key, step: step, journaled: true)
+  }
+
+  /// The slot of `key`, or nil; recency is untouched.
+  /// - Complexity: O(1) expected.
+  public func view(_ key: Int) -> Int? {
+    guard Self.keyRange.contains(key) else { return nil }
+    let slot = storage.slot(of: Int32(truncatingIfNeeded: key))
+    return slot < 0 ? nil : Int(slot)
+  }
+
+  /// Whether `key` holds a slot.
+  /// - Complexity: O(1) expected.
+  public func contains(_ key: Int) -> Bool {
+    view(key) != nil
+  }
+
+  /// The key held by `slot`, or nil when the slot is free or out of range.
+  /// - Complexity: O(1).
+  public func key(atSlot slot: Int) -> Int? {
+    guard slot >= 0 && slot < capacity else { return nil }
+    let key = storage.slotKey[slot]
+    return key < 0 ? nil : Int(key)
+  }
+
+  /// Ages of the keys evicted since the previous call (at most `pendingEvictionAgeLimit`),
+  /// oldest eviction first; ages of rolled-back evictions are not in it.
+  /// - Complexity: O(returned ages).
+  public mutating func takeEvictionAges() -> [Int] {
+    let ages = pendingEvictionAges
+    pendingEvictionAges.removeAll(keepingCapacity: true)
+    return ages
+  }
+
+  // MARK: - Operation core
+
+  mutating func makeStorageUnique() {
+    if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+  }
+
+  /// Shared body of `get` and `tryGet`.
+  @inline(__always)
+  mutating func access(_ key: Int, step: Int?, journaled: Bool) -> Int {
+    precondition(Self.keyRange.contains(key), "LRU key \(key) is outside \(Self.keyRange)")
+    makeStorageUnique()
+    let s = storage
+    let key32 = Int32(truncatingIfNeeded: key)
+    clock += 1
+    let time = step ?? clock
+    let bucket = s.bucket(of: key32)
+    let found = s.table[bucket]
+    if found >= 0 {
+      let slot = Int(found)
+      if journaled {
+        journal.append(
+          .init(kind: .hit, slot: found, other: s.prev[slot], previousTouch: s.lastTouch[slot]))
+      }
+      s.lastTouch[slot] = time
+      moveToFront(found)
+      counters.hits += 1
+      return slot
     }
-
-    public private(set) var capacity: Int
-    public private(set) var counters = Counters()
-    private var slotOf: [Int: Int] = [:]
-    private var keyAt: [Int?]
-    /// Logical clock per slot; larger is more recent.
-    private var stamp: [Int]
-    private var clock = 0
-    private var freeSlots: [Int]
-    private var journal: [(JournalEntry, stampBefore: Int)] = []
-
-    public init(capacity: Int) throws {
-        guard capacity > 0 else { throw LRUCacheError.invalidCapacity(capacity) }
-        self.capacity = capacity
-        keyAt = Array(repeating: nil, count: capacity)
-        stamp = Array(repeating: 0, count: capacity)
-        freeSlots = Array((0..<capacity).reversed())
+    counters.inserts += 1
+    if count < s.capacity {
+      let slot = s.freeSlots[s.capacity - 1 - count]
+      count += 1
+      s.table[bucket] = slot
+      s.slotKey[Int(slot)] = key32
+      s.lastTouch[Int(slot)] = time
+      pushFront(slot)
+      if journaled { journal.append(.init(kind: .insert, slot: slot, other: -1, previousTouch: 0)) }
+      return Int(slot)
     }
-
-    /// Rebuilds a cache from `exportState()` pairs (most recent first).
-    public init(capacity: Int, restoring pairs: [(key: Int, slot: Int)]) throws {
-        try self.init(capacity: capacity)
-        guard pairs.count <= capacity else { throw LRUCacheError.inconsistentState(reason: "more keys than capacity") }
-        var used = Set<Int>()
-        for (i, p) in pairs.enumerated().reversed() {
-            guard p.slot >= 0, p.slot < capacity, !used.contains(p.slot), slotOf[p.key] == nil else {
-                throw LRUCacheError.inconsistentState(reason: "pair \(i) (key \(p.key), slot \(p.slot))")
-            }
-            used.insert(p.slot)
-            clock += 1
-            slotOf[p.key] = p.slot
-            keyAt[p.slot] = p.key
-            stamp[p.slot] = clock
-        }
-        freeSlots = (0..<capacity).reversed().filter { !used.contains($0) }
+    let slot = tail
+    let victim = s.slotKey[Int(slot)]
+    let victimTouch = s.lastTouch[Int(slot)]
+    let ageIndex = recordEviction(age: time - victimTouch)
+    s.remove(victim)
+    s.insert(key32, slot: slot)
+    s.slotKey[Int(slot)] = key32
+    s.lastTouch[Int(slot)] = time
+    moveToFront(slot)
+    if journaled {
+      journal.append(
+        .init(
+          kind: .evict, slot: slot, other: victim, previousTouch: victimTouch, ageIndex: ageIndex))
     }
+    return Int(slot)
+  }
 
-    public var count: Int { slotOf.count }
+  /// Counts an eviction; returns where its age went in the pending buffer, or -1 if it was full.
+  @inline(__always)
+  mutating func recordEviction(age: Int) -> Int32 {
+    counters.evictions += 1
+    counters.evictionAgeSum += age
+    guard pendingEvictionAges.count < Self.pendingEvictionAgeLimit else { return -1 }
+    pendingEvictionAges.append(age)
+    return Int32(pendingEvictionAges.count - 1)
+  }
 
-    public func view(_ key: Int) -> Int? { slotOf[key] }
-    public func contains(_ key: Int) -> Bool { slotOf[key] != nil }
-    public func key(atSlot slot: Int) -> Int? { keyAt[slot] }
+  // MARK: - Recency list (most recent = head)
 
-    /// Keys with their slots, most recent first. - Complexity: O(n log n)
-    public func recencyOrder() -> [(key: Int, slot: Int)] {
-        slotOf.map { (key: $0.key, slot: $0.value) }.sorted { stamp[$0.slot] > stamp[$1.slot] }
-    }
+  @inline(__always)
+  mutating func unlink(_ slot: Int32) {
+    let s = storage
+    let p = s.prev[Int(slot)]
+    let n = s.next[Int(slot)]
+    if p >= 0 { s.next[Int(p)] = n } else { head = n }
+    if n >= 0 { s.prev[Int(n)] = p } else { tail = p }
+  }
 
-    public func exportState() -> [(key: Int, slot: Int)] { recencyOrder() }
+  @inline(__always)
+  mutating func pushFront(_ slot: Int32) {
+    let s = storage
+    s.prev[Int(slot)] = -1
+    s.next[Int(slot)] = head
+    if head >= 0 { s.prev[Int(head)] = slot } else { tail = slot }
+    head = slot
+  }
 
-    public mutating func get(_ key: Int, step: Int? = nil) -> Int { access(key, journaled: false).slot }
-    public mutating func tryGet(_ key: Int, step: Int? = nil) -> Int { access(key, journaled: true).slot }
+  @inline(__always)
+  mutating func pushBack(_ slot: Int32) {
+    let s = storage
+    s.next[Int(slot)] = -1
+    s.prev[Int(slot)] = tail
+    if tail >= 0 { s.next[Int(tail)] = slot } else { head = slot }
+    tail = slot
+  }
 
-    private mutating func access(_ key: Int, journaled: Bool) -> (slot: Int, hit: Bool) {
-        clock += 1
-        if let s = slotOf[key] {
-            if journaled { journal.append((.hit(key: key), stampBefore: stamp[s])) }
-            stamp[s] = clock
-            counters.hits += 1
-            return (s, true)
-        }
-        let s: Int
-        var evicted: Int? = nil
-        var evictedStamp = 0
-        if let free = freeSlots.popLast() {
-            s = free
-        } else {
-            s = stamp.indices.min { stamp[$0] < stamp[$1] }!
-            evicted = keyAt[s]
-            evictedStamp = stamp[s]
-            slotOf[evicted!] = nil
-            counters.evictions += 1
-        }
-        if journaled {
-            journal.append((.insert(key: key, slot: s, evicted: evicted, evictedStamp: evictedStamp), stampBefore: stamp[s]))
-        }
-        slotOf[key] = s
-        keyAt[s] = key
-        stamp[s] = clock
-        counters.inserts += 1
-        return (s, false)
-    }
+  @inline(__always)
+  mutating func moveToFront(_ slot: Int32) {
+    guard head != slot else { return }
+    unlink(slot)
+    pushFront(slot)
+  }
 
-    /// Undoes the last `steps` journaled operations, newest first.
-    public mutating func rollback(_ steps: Int) {
-        for _ in 0..<min(steps, journal.count) {
-            let (entry, before) = journal.removeLast()
-            switch entry {
-            case .hit(let key):
-                stamp[slotOf[key]!] = before
-            case .insert(let key, let slot, let evicted, let evictedStamp):
-                slotOf[key] = nil
-                if let e = evicted {
-                    slotOf[e] = slot
-                    keyAt[slot] = e
-                    stamp[slot] = evictedStamp
-                } else {
-                    keyAt[slot] = nil
-                    stamp[slot] = before
-                    freeSlots.append(slot)
-                }
-            }
-        }
-    }
-
-    public mutating func commit() { journal.removeAll(keepingCapacity: true) }
-
-    /// Shrinks (evicting least recent) or grows; returns moves compacting survivors below `capacity`.
-    public mutating func resize(capacity newCapacity: Int) throws -> [(old: Int, new: Int)] {
-        guard newCapacity > 0 else { throw LRUCacheError.invalidCapacity(newCapacity) }
-        journal.removeAll()
-        let order = recencyOrder()
-        let survivors = Array(order.prefix(newCapacity))
-        var moves: [(old: Int, new: Int)] = []
-        var taken = Set(survivors.map(\.slot).filter { $0 < newCapacity })
-        var nextFree = 0
-        var rebuilt: [(key: Int, slot: Int)] = []
-        for p in survivors {
-            if p.slot < newCapacity {
-                rebuilt.append(p)
-                continue
-            }
-            while taken.contains(nextFree) { nextFree += 1 }
-            taken.insert(nextFree)
-            moves.append((old: p.slot, new: nextFree))
-            rebuilt.append((key: p.key, slot: nextFree))
-        }
-        let saved = counters
-        self = try LRUCache(capacity: newCapacity, restoring: rebuilt)
-        counters = saved
-        counters.evictions += order.count - survivors.count
-        return moves
-    }
+  /// Links `slot` right after (less recent than) `anchor`.
+  @inline(__always)
+  mutating func insert(_ slot: Int32, after anchor: Int32) {
+    let s = storage
+    let n = s.next[Int(anchor)]
+    s.prev[Int(slot)] = anchor
+    s.next[Int(slot)] = n
+    s.next[Int(anchor)] = slot
+    if n >= 0 { s.prev[Int(n)] = slot } else { tail = slot }
+  }
 }
