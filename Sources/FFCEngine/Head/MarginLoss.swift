@@ -49,7 +49,7 @@ public struct MarginLoss: Sendable, Equatable {
     /// Cross-entropy of one in-pool row `cos` (n columns) with target column `t`, averaged
     /// with weight `rowWeight` (1 / in-pool rows). Writes dLoss/dcos·rowWeight into `grad`
     /// (overwriting) and returns the row's unweighted loss.
-    /// - Complexity: O(n), one exp per column.
+    /// - Complexity: O(n), one (vectorised) exp per column.
     func crossEntropyRow(
         cos: UnsafePointer<Float>, n: Int, t: Int, rowWeight: Float, grad: UnsafeMutablePointer<Float>
     ) -> Double {
@@ -64,22 +64,15 @@ public struct MarginLoss: Sendable, Equatable {
         let hardB = svHardScale - 1
         let maxLogit = max(sv ? max(maxCos, hardA * maxCos + hardB) : maxCos, targetValue)
         let shift = s * maxLogit
-        var sum: Double = 0
         if sv {
             for j in 0..<n {
                 let c = cos[j]
-                let f = c > hardFloor ? hardA * c + hardB : c
-                let e = exp(s * f - shift)
-                grad[j] = e
-                sum += Double(e)
+                grad[j] = s * (c > hardFloor ? hardA * c + hardB : c) - shift
             }
         } else {
-            for j in 0..<n {
-                let e = exp(s * cos[j] - shift)
-                grad[j] = e
-                sum += Double(e)
-            }
+            for j in 0..<n { grad[j] = s * cos[j] - shift }
         }
+        var sum = VectorExp.expInPlaceSum(grad, count: n)
         let targetExp = exp(s * targetValue - shift)
         sum += Double(targetExp) - Double(grad[t])
         let scaleOverSum = Float(Double(s * rowWeight) / sum)
