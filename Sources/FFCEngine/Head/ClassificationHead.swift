@@ -55,6 +55,10 @@ public protocol ClassificationHead: AnyObject {
     func forwardBackward(_ batch: HeadBatch) -> HeadStepOutput
     /// Applies the head's own weight update (none for FFC: the pool is data, not parameters).
     func update(learningRate: Float)
+    /// Checkpoint tensors: everything the head needs to resume exactly.
+    func exportState() -> [String: NamedTensor]
+    /// Replaces the head's state with tensors written by `exportState`.
+    func restoreState(from file: SafeTensorsFile) throws
 }
 
 extension FFCHead: ClassificationHead {
@@ -74,4 +78,13 @@ extension FFCHead: ClassificationHead {
     }
 
     public func update(learningRate: Float) {}
+
+    public func exportState() -> [String: NamedTensor] { pool.exportState() }
+
+    /// Restores the pool, keeping this pool's identity count and memory budget for resizes.
+    public func restoreState(from file: SafeTensorsFile) throws {
+        pool = try ClassPool(
+            restoring: file, identityCount: pool.identityCount, memoryBudgetBytes: pool.memoryBudgetBytes,
+            probeRowsForBudget: pool.probeRowsForBudget)
+    }
 }

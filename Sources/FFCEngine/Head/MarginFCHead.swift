@@ -172,4 +172,26 @@ public final class MarginFCHead: ClassificationHead {
             }
         }
     }
+
+    /// `fc.weights`, `fc.velocity` (N, D) F32 and `fc.random` (1) I64, the sampler's state.
+    public func exportState() -> [String: NamedTensor] {
+        [
+            "fc.weights": NamedTensor(floats: weights, shape: [identities, featureDim]),
+            "fc.velocity": NamedTensor(floats: velocity, shape: [identities, featureDim]),
+            "fc.random": NamedTensor(ints: [Int64(bitPattern: random.state)], shape: [1]),
+        ]
+    }
+
+    public func restoreState(from file: SafeTensorsFile) throws {
+        let w = try file.require("fc.weights")
+        let v = try file.require("fc.velocity")
+        let r = try file.require("fc.random")
+        guard w.shape == [identities, featureDim], v.shape == w.shape, r.shape == [1] else {
+            throw ClassPoolError.badState(
+                reason: "\(file.path): fc tensors have shape \(w.shape), the head is \(identities)×\(featureDim)")
+        }
+        weights = w.floats
+        velocity = v.floats
+        random = PoolRandom(seed: UInt64(bitPattern: r.ints[0]))
+    }
 }

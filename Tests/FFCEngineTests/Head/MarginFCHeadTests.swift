@@ -65,3 +65,29 @@ func unitRows(_ n: Int, _ d: Int, seed: UInt64) -> [Float] {
         #expect(head.name == "pfc")
     }
 }
+
+@Suite struct HeadStateTests {
+    @Test func restoredHeadsContinueIdentically() throws {
+        let batch = HeadBatch(
+            probeX: unitRows(2, 4, seed: 1), probeY: unitRows(2, 4, seed: 2), labelsX: [1, 7], labelsY: [1, 9],
+            galleryX: unitRows(2, 4, seed: 3), galleryY: unitRows(2, 4, seed: 4), pairRows: 1, step: 1)
+        let heads: [(ClassificationHead, ClassificationHead)] = [
+            (MarginFCHead(identities: 12, featureDim: 4, loss: MarginLoss(), sampleRate: 0.5, seed: 1),
+             MarginFCHead(identities: 12, featureDim: 4, loss: MarginLoss(), sampleRate: 0.5, seed: 99)),
+            (FFCHead(pool: try ClassPool(capacity: 6, featureDim: 4, seed: 1), loss: MarginLoss()),
+             FFCHead(pool: try ClassPool(capacity: 3, featureDim: 4, seed: 2), loss: MarginLoss())),
+        ]
+        for (original, copy) in heads {
+            _ = original.forwardBackward(batch)
+            original.update(learningRate: 0.1)
+            var file = SafeTensorsFile()
+            file.tensors = original.exportState()
+            try copy.restoreState(from: try SafeTensorsFile.decode(file.encode()))
+            var next = batch
+            next.step = 2
+            let a = original.forwardBackward(next)
+            let b = copy.forwardBackward(next)
+            #expect(a.loss == b.loss && a.gradProbeX == b.gradProbeX, "\(original.name) resumes identically")
+        }
+    }
+}
