@@ -1,45 +1,49 @@
-// Head: exp over a buffer of logits, eight lanes at a time — the softmax of a B'×Q logits
-// matrix is the head's one cost besides its two GEMMs.
+// Head: exp over a buffer of logits in branch-free loops the compiler vectorises — the
+// softmax of a B'×Q logits matrix is the head's one cost besides its two GEMMs.
 import Foundation
 
 enum VectorExp {
-    /// Replaces x[0..<n] by exp(x) and returns their sum. Range reduction x = k·ln 2 + r,
-    /// |r| ≤ ln 2 / 2, then a degree-6 polynomial for e^r (relative error ≈ 2e-7, like expf);
-    /// inputs are clamped to [−87.3, 88.7], so results never go subnormal or infinite.
-    /// - Complexity: O(n).
-    static func expInPlaceSum(_ x: UnsafeMutablePointer<Float>, count n: Int) -> Double {
-        typealias V = SIMD8<Float>
-        let log2e = V(repeating: 1.442_695_04)
-        let ln2hi = V(repeating: 0.693_359_375)
-        let ln2lo = V(repeating: -2.121_944_40e-4)
-        let lo = V(repeating: -87.3)
-        let hi = V(repeating: 88.7)
-        var total: Double = 0
-        var j = 0
-        while j + 8 <= n {
-            var v = UnsafeRawPointer(x + j).loadUnaligned(as: V.self)
-            v = v.clamped(lowerBound: lo, upperBound: hi)
-            let k = (v * log2e).rounded(.toNearestOrEven)
-            let r = v - k * ln2hi - k * ln2lo
-            var p = V(repeating: 1.987_569_15e-4)
-            p = p * r + 1.398_199_95e-3
-            p = p * r + 8.333_451_91e-3
-            p = p * r + 4.166_579_59e-2
-            p = p * r + 1.666_666_55e-1
-            p = p * r + 5.000_000_12e-1
-            p = p * r * r + r + 1
-            let bits = (SIMD8<Int32>(k, rounding: .towardZero) &+ 127) &<< 23
-            let e = p * unsafeBitCast(bits, to: V.self)
-            UnsafeMutableRawPointer(x + j).storeBytes(of: e, as: V.self)
-            total += Double(e.sum())
-            j += 8
-        }
-        while j < n {
-            let e = exp(min(max(x[j], -87.3), 88.7))
-            x[j] = e
-            total += Double(e)
-            j += 1
-        }
-        return total
+  /// Replaces x[0..<n] by exp(x) and returns their sum. Range reduction x = k·ln 2 + r,
+  /// |r| ≤ ln 2 / 2, with k rounded by adding 1.5·2²³ (k then sits in the low mantissa bits,
+  /// so 2^k is built with integer ops only), then Cephes' degree-6 polynomial for e^r
+  /// (relative error ≈ 2e-7, like expf). Inputs are clamped to [−87.3, 88.7], so results
+  /// never go subnormal or infinite.
+  /// - Complexity: O(n).
+  static func expInPlaceSum(_ x: UnsafeMutablePointer<Float>, count n: Int) -> Double {
+    let roundingShift: Float = 12_582_912
+    let shiftBits = roundingShift.bitPattern
+    for j in 0..<n {
+      let v = min(max(x[j], -87.3), 88.7)
+      let shifted = v * 1.442_695_04 + roundingShift
+      let k = shifted - roundingShift
+      let r = (v - k * 0.693_359_375) - k * -2.121_944_40e-4
+      var p: Float = 1.987_569_15e-4
+      p = p * r + 1.398_199_95e-3
+      p = p * r + 8.333_451_91e-3
+      p = p * r + 4.166_579_59e-2
+      p = p * r + 1.666_666_55e-1
+      p = p * r + 5.000_000_12e-1
+      p = p * r * r + r + 1
+      let twoToK = Float(bitPattern: (shifted.bitPattern &- shiftBits &+ 127) &<< 23)
+      x[j] = p * twoToK
     }
+    // Eight running sums so the additions pipeline; each block of 8 goes into Double.
+    var lanes = SIMD8<Float>()
+    var total: Double = 0
+    var j = 0
+    while j + 8 <= n {
+      lanes += UnsafeRawPointer(x + j).loadUnaligned(as: SIMD8<Float>.self)
+      j += 8
+      if j & 1023 == 0 {
+        total += Double(lanes.sum())
+        lanes = SIMD8<Float>()
+      }
+    }
+    total += Double(lanes.sum())
+    while j < n {
+      total += Double(x[j])
+      j += 1
+    }
+    return total
+  }
 }
