@@ -1,5 +1,12 @@
 // Head: the FFC loss on the Dynamic Class Pool and the symmetric two-pass step (DESIGN §1).
 // Legend: B' probe rows per pass (1.5·B), Q pool slots, D feature dimension, K dual slots.
+//
+// Averaging follows the original (tiandunx/FFC `add_margin`): per logits matrix, the margin
+// cross-entropy is the mean over in-pool probe rows and the outlier term is the mean over all
+// (outlier row, top-k) entries; a pass's loss is the sum over cos₀ and cos₁, and a step's the
+// sum of its two passes. cos₁ equals cos₀ except at the K dual columns, so the pass needs one
+// (B'×D)·(D×Q) GEMM forward and one (B'×Q)·(Q×D) backward, plus two of width K — instead of
+// rebuilding the mixed bank W (Q×D) and multiplying by it.
 import Foundation
 
 /// Loss and statistics of one pass (gallery writes, then the loss of the probes against the pool).
