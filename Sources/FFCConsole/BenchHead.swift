@@ -43,6 +43,7 @@ struct BenchHead: ParsableCommand {
     var torchRssBytes: Int?
     var speedup: Double?
     var loadAverage: String
+    var blasCore: String
   }
 
   func run() throws {
@@ -58,6 +59,7 @@ struct BenchHead: ParsableCommand {
         3
       )
       .joined(separator: " ") ?? "?"
+    let core = HeadBLAS.coreName
     for n in identityCounts {
       for percent in poolPercent {
         let q = max(Int(Double(n) * percent / 100), 1)
@@ -66,19 +68,19 @@ struct BenchHead: ParsableCommand {
         rows.append(
           Row(
             head: "ffc", identities: n, pool: q, fits: need <= budget, requiredBytes: need,
-            loadAverage: load))
+            loadAverage: load, blasCore: core))
       }
       let fcNeed = Double(n) * Double(featDim) * 4 * 3
       rows.append(
         Row(
           head: "fc", identities: n, pool: 0, fits: fcNeed <= budget, requiredBytes: fcNeed,
-          loadAverage: load))
+          loadAverage: load, blasCore: core))
       let pfcNeed = MarginFCHead.requiredBytes(
         identities: n, featureDim: featDim, probeRows: 2 * probeRows, sampleRate: pfcRate)
       rows.append(
         Row(
           head: "pfc", identities: n, pool: Int((pfcRate * 100).rounded()), fits: pfcNeed <= budget,
-          requiredBytes: pfcNeed, loadAverage: load))
+          requiredBytes: pfcNeed, loadAverage: load, blasCore: core))
     }
     rows.removeAll { !heads.contains($0.head) }
     for i in rows.indices where rows[i].fits {
@@ -215,7 +217,7 @@ struct BenchHead: ParsableCommand {
     func mib(_ b: Double?) -> String { b.map { String(format: "%.0f MiB", $0 / 1_048_576) } ?? "-" }
     func ms(_ v: Double?) -> String { v.map { String(format: "%.1f", $0) } ?? "-" }
     print(
-      "head step (batch \(batchSize) pairs → \(batchSize + batchSize / 2) probe rows/pass, D=\(featDim), median of \(timed), load \(load))"
+      "head step (batch \(batchSize) pairs → \(batchSize + batchSize / 2) probe rows/pass, D=\(featDim), median of \(timed), load \(load), OpenBLAS core \(HeadBLAS.coreName))"
     )
     let header = [
       "head", "identities", "pool/rate", "step ms", "allocated", "rss growth", "torch ms",

@@ -2,7 +2,12 @@
 // This file is the only one in Head/ that talks to the OpenBLAS C API (row-major sgemm).
 import COpenBLAS
 
-enum HeadBLAS {
+public enum HeadBLAS {
+  /// The kernel family OpenBLAS chose (e.g. "Haswell", "Zen"). "Prescott" means its CPU
+  /// detection fell back to generic SSE3 kernels, about 3× slower here; set
+  /// `OPENBLAS_CORETYPE=Haswell` in the environment before starting the process.
+  public static var coreName: String { String(cString: openblas_get_corename()) }
+
   /// C (m×n) = alpha · A · Bᵀ + beta · C, where A is m×k and B is n×k, all row-major and
   /// contiguous (`lda = ldb = k`, `ldc = n`).
   static func gemmABt(
