@@ -14,6 +14,10 @@ struct FFC: ParsableCommand {
         commandName: "ffc",
         abstract: "Train face recognition with Fast Face Classification (F²C) on CPUs.",
         subcommands: [
+            Train.self,
+            Demo.self,
+            Attach.self,
+            Runs.self,
             Synth.self,
             Import.self,
             DataCommand.self,

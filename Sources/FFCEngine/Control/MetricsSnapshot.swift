@@ -96,7 +96,7 @@ public struct EventRecord: Sendable, Equatable, Codable {
 }
 
 /// Everything the console needs for one frame. Immutable once published.
-public struct MetricsSnapshot: Sendable, Equatable {
+public struct MetricsSnapshot: Sendable, Equatable, Codable {
     public var runName: String = ""
     public var netType: String = ""
     public var head: String = "ffc"

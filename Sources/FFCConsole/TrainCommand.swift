@@ -1,0 +1,161 @@
+// `ffc train`: flags named as the original FFC names them. On a terminal it starts the trainer
+// as a detached background process (its own session, output in the run directory) and attaches
+// to it, so closing the console or losing the SSH connection never stops training. With
+// `--headless` or a non-terminal stdout it trains in this process and prints plain progress
+// lines (plus `metrics.jsonl` in the run directory).
+import ArgumentParser
+import FFCEngine
+import Foundation
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train with FFC (or the fc/pfc baselines) on one or more LMDB face databases.",
+        discussion: """
+            Examples:
+              ffc train data/demo/synth.lmdb --net-type tiny --queue-size 100 --batch-size 32
+              ffc train faces.lmdb --config config/optim_config --run-dir runs/ms1m --headless
+              ffc train --run-dir runs/ms1m --resume latest
+            """)
+
+    @Argument(help: "LMDB databases; each has its kv file beside it. Default when resuming: the run's own.")
+    var databases: [String] = []
+
+    @Option(help: "Class pool slots Q (original: --queue_size).") var queueSize: Int?
+    @Option(help: "Identity pairs per step per process, B; the step also takes B instances.") var batchSize: Int?
+    @Option(help: "Gallery EMA weight: g = alpha*g + (1-alpha)*p.") var alpha: Double?
+    @Option(help: "Margin: AM, Arc or SV.") var lossType: String?
+    @Option(help: "Margin m.") var margin: Double?
+    @Option(help: "Scale s.") var scale: Double?
+    @Option(help: "Embedding size D.") var featDim: Int?
+    @Option(help: "Backbone: \(Backbone.names.joined(separator: ", ")).") var netType: String?
+    @Option(help: "Input side in pixels (default: the backbone's own).") var inputSize: Int?
+    @Option(help: "Base learning rate.") var lr: Double?
+    @Option(help: "Epochs (an epoch is one pass of the instance loader).") var epochs: Int?
+    @Option(help: "LR decay epochs, comma separated, e.g. 8,14,17.") var milestones: String?
+    @Option(help: "Linear warm-up epochs.") var warmup: Int?
+    @Option(help: "Seed of every random draw.") var seed: UInt64?
+    @Option(help: "Run directory (default runs/run-YYYYMMDD-HHMMSS).") var runDir: String?
+    @Option(help: "Stop after this many steps.") var maxSteps: Int?
+    @Option(help: "The original's optimiser config file (JSON of [type, value] pairs).") var config: String?
+    @Option(help: "Head: ffc, fc or pfc.") var head: String?
+    @Option(help: "Partial FC sample rate.") var pfcSampleRate: Double?
+    @Option(help: "Checkpoint every N steps (0: only on stop and at the end).") var checkpointEvery: Int?
+    @Option(help: "Checkpoints kept.") var checkpointKeep: Int?
+    @Option(help: "Verify on held-out pairs every N steps (needs the two options below).") var validationEvery: Int?
+    @Option(help: "Held-out LMDB for verification (ffc synth --holdout writes NAME_holdout.lmdb).")
+    var validationDatabase: String?
+    @Option(help: "Pairs file of keys of the held-out LMDB: lines `keyA keyB same`.") var validationPairs: String?
+    @Option(help: "Decoding workers per loader.") var workers: Int?
+    @Option(help: "Write a step record every N steps.") var logEvery: Int?
+    @Flag(help: "No console: plain progress lines and metrics.jsonl.") var headless = false
+    @Option(help: "Resume from a checkpoint file, a run directory, or `latest` (this run's newest).") var resume:
+        String?
+    @Option(help: "Console theme name or file.") var theme: String?
+
+    func run() throws {
+        let config = try resolvedConfig()
+        if headless || isatty(STDOUT_FILENO) == 0 {
+            try trainHere(config)
+        } else {
+            try trainDetached(config, arguments: Array(CommandLine.arguments.dropFirst(2)))
+        }
+    }
+
+    /// Defaults, then the run's saved config when resuming, then `--config`, then flags.
+    func resolvedConfig() throws -> TrainingConfig {
+        var c = TrainingConfig()
+        let dir = runDir ?? "runs/run-" + Self.timestamp()
+        if resume != nil, let saved = try? RunDirectory(path: dir).readConfig() { c = saved }
+        c.runDir = dir
+        if let config { try c.applyOptimConfig(path: config) }
+        if !databases.isEmpty { c.databases = databases }
+        if let v = queueSize { c.queueSize = v }
+        if let v = batchSize { c.batchSize = v }
+        if let v = alpha { c.alpha = v }
+        if let v = lossType {
+            guard let t = TrainingConfig.LossType(rawValue: v) else {
+                throw ValidationError("--loss-type \(v): expected one of AM, Arc, SV")
+            }
+            c.lossType = t
+        }
+        if let v = margin { c.margin = v }
+        if let v = scale { c.scale = v }
+        if let v = featDim { c.featDim = v }
+        if let v = netType {
+            guard Backbone.names.contains(v) else {
+                throw ValidationError("--net-type \(v): expected one of \(Backbone.names.joined(separator: ", "))")
+            }
+            c.netType = v
+        }
+        if let v = inputSize { c.inputSize = v }
+        if let v = lr { c.lr = v }
+        if let v = epochs { c.epochs = v }
+        if let v = milestones {
+            let parts = v.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.allSatisfy({ $0 != nil }) else {
+                throw ValidationError("--milestones \(v): expected epochs like 8,14,17")
+            }
+            c.milestones = parts.map { $0! }
+            c.gammas = c.milestones.isEmpty ? [] : [c.gammas.first ?? 0.1]
+        }
+        if let v = warmup { c.warmup = v }
+        if let v = seed { c.seed = v }
+        if let v = maxSteps { c.maxSteps = v }
+        if let v = head {
+            guard let h = TrainingConfig.HeadKind(rawValue: v) else {
+                throw ValidationError("--head \(v): expected ffc, fc or pfc")
+            }
+            c.head = h
+        }
+        if let v = pfcSampleRate { c.pfcSampleRate = v }
+        if let v = checkpointEvery { c.checkpointEvery = v }
+        if let v = checkpointKeep { c.checkpointKeep = v }
+        if let v = validationEvery { c.validationEvery = v }
+        if let v = validationDatabase { c.validationDatabase = v }
+        if let v = validationPairs { c.validationPairs = v }
+        if let v = workers { c.workers = v }
+        if let v = logEvery { c.logEvery = v }
+        try c.validate()
+        return c
+    }
+
+    static func timestamp() -> String {
+        let f = DateFormatter()
+        f.dateFormat = "yyyyMMdd-HHmmss"
+        f.timeZone = TimeZone(identifier: "UTC")
+        return f.string(from: Date())
+    }
+
+    /// Trains in this process until the run ends; SIGINT/SIGTERM stop it with a checkpoint.
+    func trainHere(_ config: TrainingConfig) throws {
+        let run = try TrainingRun(config: config, makeHead: Trainer.makeHead, resume: resume, echo: true)
+        try run.serveControlSocket()
+        let signals = [SIGINT, SIGTERM].map { sig in
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { run.send(.stop) }
+            source.resume()
+            return source
+        }
+        // A detached trainer has no terminal; a stray SIGHUP must not end it.
+        signal(SIGHUP, SIG_IGN)
+        run.start()
+        run.wait()
+        signals.forEach { $0.cancel() }
+        print("run directory: \(run.directory.path)")
+    }
+
+    /// Spawns `ffc train --headless …` in its own session, waits for its control socket, attaches.
+    /// `arguments` are this command's own (after `ffc train`); the child gets them plus
+    /// `--headless --run-dir DIR`, the last occurrence of an option winning.
+    func trainDetached(_ config: TrainingConfig, arguments: [String]) throws {
+        let run = RunDirectory(path: config.runDir)
+        try run.create()
+        if run.isLive { throw ValidationError("\(run.path) is already training; use `ffc attach \(run.path)`") }
+        let pid = try DetachedProcess.spawn(
+            arguments: ["train"] + arguments + ["--headless", "--run-dir", config.runDir], output: run.outputPath)
+        print("trainer started (pid \(pid)); output in \(run.outputPath)")
+        try DetachedProcess.waitForSocket(run: run, pid: pid)
+        try Attach.attach(run: run, theme: theme)
+    }
+}

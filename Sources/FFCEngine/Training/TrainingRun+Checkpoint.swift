@@ -1,0 +1,58 @@
+// Training: what a checkpoint holds and how a trainer is restored from one. Tensors:
+// `probe.*` and `gallery.*` (weights and batch-norm statistics), `optim.*` (momentum),
+// `head.pool.*` (banks, positions, LRU order, pool RNG). Metadata: step, config, LR factor, and both
+// loaders' cursors and seeds as JSON — so a resumed run draws the same batches.
+import Foundation
+
+extension TrainingRun {
+    static let learningRateFactorKey = "lr_factor", identityLoaderKey = "identity_loader",
+        instanceLoaderKey = "instance_loader"
+
+    static func checkpoint(of trainer: Trainer) -> SafeTensorsFile {
+        var file = SafeTensorsFile()
+        for (name, t) in trainer.probe.stateDict() { file["probe." + name] = t }
+        for (name, t) in trainer.gallery.stateDict() { file["gallery." + name] = t }
+        for (name, t) in trainer.optimizer.stateDict() { file["optim." + name] = t }
+        for (name, t) in trainer.head.stateDict() { file[name] = t }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        file.metadata[learningRateFactorKey] = String(trainer.learningRateFactor.bitPattern)
+        file.metadata[identityLoaderKey] = String(
+            decoding: (try? encoder.encode(trainer.identityLoader.state)) ?? Data(), as: UTF8.self)
+        file.metadata[instanceLoaderKey] = String(
+            decoding: (try? encoder.encode(trainer.instanceLoader.state)) ?? Data(), as: UTF8.self)
+        return file
+    }
+
+    static func restore(_ trainer: Trainer, from path: String) throws {
+        let (file, step, saved) = try CheckpointStore.load(path: path)
+        guard saved.netType == trainer.config.netType, saved.featDim == trainer.config.featDim,
+            saved.head == trainer.config.head
+        else {
+            throw TrainerError.checkpointMismatch(
+                path: path,
+                reason:
+                    "checkpoint is \(saved.netType)-\(saved.featDim) with head \(saved.head.rawValue), the run is \(trainer.config.netType)-\(trainer.config.featDim) with head \(trainer.config.head.rawValue)"
+            )
+        }
+        func section(_ prefix: String) -> [String: NamedTensor] {
+            Dictionary(
+                uniqueKeysWithValues: file.tensors.filter { $0.key.hasPrefix(prefix) }.map {
+                    (String($0.key.dropFirst(prefix.count)), $0.value)
+                })
+        }
+        try trainer.probe.load(section("probe."))
+        try trainer.gallery.load(section("gallery."))
+        trainer.optimizer.load(section("optim."))
+        try trainer.head.load(file)
+        let decoder = JSONDecoder()
+        guard let factorText = file.metadata[learningRateFactorKey], let factorBits = UInt32(factorText),
+            let identityText = file.metadata[identityLoaderKey], let instanceText = file.metadata[instanceLoaderKey],
+            let identity = try? decoder.decode(LoaderState.self, from: Data(identityText.utf8)),
+            let instance = try? decoder.decode(LoaderState.self, from: Data(instanceText.utf8))
+        else { throw CheckpointError.incompatible(path: path, reason: "loader or LR state missing from metadata") }
+        trainer.learningRateFactor = Float(bitPattern: factorBits)
+        trainer.step = step
+        try trainer.restoreLoaders(identity: identity, instance: instance)
+    }
+}

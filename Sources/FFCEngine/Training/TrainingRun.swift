@@ -1,0 +1,333 @@
+// Training: a run in progress — the trainer on one serial Dispatch queue, one step per queue
+// item, with commands, checkpoints and inspection requests served between steps; metrics go
+// to the hub (console, socket), `metrics.jsonl` and `train.log`. A `TrainingRun` is the
+// `ConsoleSource` of a console in the same process and what the control socket serves.
+import Foundation
+import Synchronization
+
+/// The trainer's mutable state, touched only on `TrainingRun.queue` (every access below is
+/// inside a block on that serial queue), which is what makes sharing the box safe.
+private final class QueueConfined<Value>: @unchecked Sendable {
+    var value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+public final class TrainingRun: ConsoleSource {
+    public let config: TrainingConfig
+    public let directory: RunDirectory
+    public let hub: MetricsHub
+    public let commands = CommandQueue()
+    private let queue = DispatchQueue(label: "ffc.trainer")
+    private let state: QueueConfined<RunState>
+    private let log: TrainLog
+    private let done = DispatchGroup()
+    private let server = Mutex<ControlServer?>(nil)
+
+    private struct RunState {
+        var trainer: Trainer
+        var stream: MetricsStreamWriter
+        var store: CheckpointStore
+        var paused = false
+        var stopRequested = false
+        var smoothedStepSeconds = 0.0
+        var lastProgressPrint = Date.distantPast
+        var nonFiniteWarnings = 0
+    }
+
+    /// Sets up the run directory, nets, loaders and head; resumes from `resume` (a checkpoint
+    /// path, a run directory, or `latest`) when given. `echo` mirrors the human log to stdout.
+    public init(config: TrainingConfig, makeHead: HeadFactory, resume: String? = nil, echo: Bool = false) throws {
+        self.config = config
+        directory = RunDirectory(path: config.runDir)
+        try directory.create()
+        hub = MetricsHub()
+        log = try TrainLog(path: directory.logPath, echo: echo)
+        let trainer = try Trainer(config: config, makeHead: makeHead)
+        let store = CheckpointStore(directory: directory.checkpointsPath, keep: config.checkpointKeep)
+        var resumedStep: Int?
+        if let resume {
+            let path = try CheckpointStore.resolve(resume, runDirectory: directory)
+            try Self.restore(trainer, from: path)
+            resumedStep = trainer.step
+        }
+        if let previous = try? MetricsStreamContents.read(path: directory.metricsPath) {
+            let kept = previous.steps.filter { $0.step <= (resumedStep ?? 0) }
+            hub.load(history: kept, events: previous.events)
+        }
+        try directory.writeConfig(config)
+        state = QueueConfined(
+            RunState(trainer: trainer, stream: try MetricsStreamWriter(path: directory.metricsPath), store: store))
+        hub.publish { s in
+            s.runName = directory.name
+            s.netType = config.netType
+            s.head = config.head.rawValue
+            s.identities = trainer.database.identityCount
+            s.images = trainer.database.imageCount
+            s.featureDim = config.featDim
+            s.batchSize = config.batchSize
+            s.maxSteps = trainer.totalSteps
+            s.epochs = config.epochs
+            s.step = trainer.step
+            s.poolBytesPerSlot = trainer.head.bytesPerSlot
+        }
+        for line in config.summaryLines(identities: trainer.database.identityCount, images: trainer.database.imageCount)
+        {
+            log.line(line)
+        }
+        if let resumedStep {
+            record(EventRecord(step: resumedStep, kind: .info, message: "resumed from step \(resumedStep)"))
+        }
+    }
+
+    /// Serves the run on `control.sock` until it ends.
+    public func serveControlSocket() throws {
+        let s = try ControlServer(path: directory.socketPath, hub: hub, source: self)
+        server.withLock { $0 = s }
+    }
+
+    /// Starts stepping on the trainer queue; `wait()` returns when the run has ended.
+    public func start() {
+        done.enter()
+        queue.async { self.advance() }
+    }
+
+    public func wait() { done.wait() }
+
+    // MARK: ConsoleSource
+
+    public func snapshot() -> MetricsSnapshot { hub.snapshot() }
+
+    public func send(_ command: TrainerCommand) { commands.enqueue(command) }
+
+    public func inspect(sort: PoolSortKey, offset: Int, limit: Int) -> [PoolSlotInfo] {
+        queue.sync {
+            state.value.trainer.head.inspect(sort: sort, offset: offset, limit: limit, step: state.value.trainer.step)
+        }
+    }
+
+    public func lookup(identity: Int) -> PoolSlotInfo? {
+        queue.sync { state.value.trainer.head.lookup(identity: identity, step: state.value.trainer.step) }
+    }
+
+    public func sampleImage(identity: Int) -> (width: Int, height: Int, rgb: [UInt8])? {
+        queue.sync { state.value.trainer.sampleImage(identity: identity) }
+    }
+
+    // MARK: The loop (on `queue`)
+
+    /// One queue item: apply commands, then one step (or a short wait while paused), then
+    /// re-enqueue itself so inspection requests interleave between steps.
+    private func advance() {
+        applyCommands()
+        let trainer = state.value.trainer
+        if state.value.stopRequested || trainer.step >= trainer.totalSteps {
+            finish(completed: !state.value.stopRequested)
+            return
+        }
+        if state.value.paused {
+            queue.asyncAfter(deadline: .now() + 0.05) { self.advance() }
+            return
+        }
+        do {
+            try step()
+        } catch {
+            record(EventRecord(step: trainer.step, kind: .warning, message: "training failed: \(error)"))
+            state.value.stopRequested = true
+        }
+        queue.async { self.advance() }
+    }
+
+    private func step() throws {
+        let trainer = state.value.trainer
+        let started = Date()
+        let outcome = try trainer.runStep()
+        let seconds = Date().timeIntervalSince(started)
+        let smoothing = state.value.smoothedStepSeconds == 0 ? 1 : 0.1
+        state.value.smoothedStepSeconds += smoothing * (seconds - state.value.smoothedStepSeconds)
+        if !outcome.updated {
+            state.value.nonFiniteWarnings += 1
+            if state.value.nonFiniteWarnings <= 3 || state.value.nonFiniteWarnings % 100 == 0 {
+                record(
+                    EventRecord(
+                        step: trainer.step, kind: .warning,
+                        message:
+                            "loss \(outcome.loss) is not finite at step \(trainer.step): update skipped (\(state.value.nonFiniteWarnings) so far)"
+                    ))
+            }
+        }
+        var r = StepRecord()
+        r.step = trainer.step
+        r.epoch = trainer.epoch
+        r.loss = outcome.loss
+        r.lossMargin = outcome.lossMargin
+        r.lossOutlier = outcome.lossOutlier
+        r.hitRatePair = outcome.hitRatePair
+        r.hitRateInstance = outcome.hitRateInstance
+        r.poolOccupancy = trainer.head.occupancy
+        r.poolCapacity = trainer.head.capacity
+        r.inserts = outcome.inserts
+        r.evictions = outcome.evictions
+        r.evictionAgeMean = outcome.evictionAgeMean
+        r.dualShare = outcome.dualShare
+        r.lr = Double(outcome.learningRate)
+        r.probeImagesPerSecond = Double(config.probeImagesPerStep) / seconds
+        r.allImagesPerSecond =
+            Double(trainer.head.head.needsGallery ? config.allImagesPerStep : config.probeImagesPerStep) / seconds
+        r.stepSeconds = seconds
+        r.residentBytes = ResidentMemory.bytes()
+        r.gradNorm = outcome.gradNorm
+        r.loaders = [trainer.identityLoader.stats(), trainer.instanceLoader.stats()]
+        let eta = Double(trainer.totalSteps - trainer.step) * state.value.smoothedStepSeconds
+        let epochProgress = Double(trainer.step % max(1, trainer.stepsPerEpoch)) / Double(max(1, trainer.stepsPerEpoch))
+        hub.publish { s in
+            s.etaSeconds = eta
+            s.epochProgress = epochProgress
+        }
+        if trainer.step % config.logEvery == 0 || trainer.step == trainer.totalSteps {
+            hub.append(r)
+            try? state.value.stream.append(.step(r))
+        } else {
+            hub.publish { s in
+                s.step = r.step
+                s.epoch = r.epoch
+            }
+        }
+        let now = Date()
+        if now.timeIntervalSince(state.value.lastProgressPrint) >= 1 || trainer.step == 1
+            || trainer.step == trainer.totalSteps
+        {
+            state.value.lastProgressPrint = now
+            log.line(Self.progressLine(r, totalSteps: trainer.totalSteps, epochs: config.epochs, eta: eta))
+        }
+        if config.validationEvery > 0 && trainer.step % config.validationEvery == 0 { validate() }
+        if config.checkpointEvery > 0 && trainer.step % config.checkpointEvery == 0 {
+            saveCheckpoint(reason: "every \(config.checkpointEvery) steps")
+        }
+    }
+
+    /// The plain progress line of headless runs and `train.log`.
+    public static func progressLine(_ r: StepRecord, totalSteps: Int, epochs: Int, eta: Double) -> String {
+        String(
+            format:
+                "step %d/%d epoch %d/%d loss %.4f (margin %.4f, outlier %.4f) hit pair %.0f%% inst %.0f%% pool %d/%d lr %.4g %.0f img/s eta %@ rss %d MB",
+            r.step, totalSteps, r.epoch + 1, epochs, r.loss, r.lossMargin, r.lossOutlier, 100 * r.hitRatePair,
+            100 * r.hitRateInstance, r.poolOccupancy, r.poolCapacity, r.lr, r.probeImagesPerSecond,
+            formatDuration(eta), r.residentBytes >> 20)
+    }
+
+    public static func formatDuration(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0 else { return "?" }
+        let s = Int(seconds.rounded())
+        if s >= 3600 { return "\(s / 3600)h\(String(format: "%02d", s / 60 % 60))m" }
+        if s >= 60 { return "\(s / 60)m\(String(format: "%02d", s % 60))s" }
+        return "\(s)s"
+    }
+
+    private func applyCommands() {
+        let trainer = state.value.trainer
+        let events = commands.applyPending(step: trainer.step) { command in apply(command) }
+        for event in events { record(event) }
+    }
+
+    private func apply(_ command: TrainerCommand) -> CommandOutcome {
+        let trainer = state.value.trainer
+        switch command {
+        case .setQueueSize(let q):
+            let identities = trainer.database.identityCount
+            guard q > 0 else { return .refused("queue_size must be > 0") }
+            guard q <= identities else {
+                return .refused("queue_size \(q) is larger than the \(identities) identities")
+            }
+            let before = trainer.head.capacity
+            do {
+                try trainer.head.resize(capacity: q)
+            } catch {
+                return .refused("\(error)")
+            }
+            hub.publish { $0.poolBytesPerSlot = trainer.head.bytesPerSlot }
+            return .applied(
+                String(
+                    format: "queue_size %d → %d (%.2f%% of identities)", before, q, 100 * Double(q) / Double(identities)
+                ))
+        case .setLearningRate(let lr):
+            guard lr > 0, lr.isFinite, lr <= 10 else { return .refused("LR must be in (0, 10]") }
+            let scheduled = trainer.schedule.rate(step: trainer.step)
+            guard scheduled > 0 else { return .refused("the schedule's rate is 0 at this step") }
+            trainer.learningRateFactor = Float(lr) / scheduled
+            return .applied("LR \(lr) from step \(trainer.step); later decays apply from there")
+        case .pause:
+            guard !state.value.paused else { return .refused("already paused") }
+            state.value.paused = true
+            hub.publish { $0.paused = true }
+            return .applied("paused at step \(trainer.step)")
+        case .resume:
+            guard state.value.paused else { return .refused("not paused") }
+            state.value.paused = false
+            hub.publish { $0.paused = false }
+            return .applied("resumed at step \(trainer.step)")
+        case .checkpointNow:
+            saveCheckpoint(reason: "on demand")
+            return .applied("checkpoint requested")
+        case .stop:
+            state.value.stopRequested = true
+            return .applied("stop requested at step \(trainer.step)")
+        }
+    }
+
+    private func record(_ event: EventRecord) {
+        hub.append(event)
+        try? state.value.stream.append(.event(event))
+        log.line("[\(event.kind.rawValue)] \(event.message)")
+    }
+
+    private func saveCheckpoint(reason: String) {
+        let trainer = state.value.trainer
+        do {
+            let path = try state.value.store.save(Self.checkpoint(of: trainer), step: trainer.step, config: config)
+            record(EventRecord(step: trainer.step, kind: .checkpoint, message: "saved \(path) (\(reason))"))
+        } catch {
+            record(EventRecord(step: trainer.step, kind: .warning, message: "checkpoint failed: \(error)"))
+        }
+    }
+
+    private func validate() {
+        let trainer = state.value.trainer
+        guard let validator = trainer.validator else { return }
+        do {
+            let accuracy = try validator.accuracy(of: trainer.probe)
+            hub.publish { s in
+                s.validationAccuracy = accuracy
+                s.bestValidationAccuracy = max(s.bestValidationAccuracy ?? 0, accuracy)
+            }
+            record(
+                EventRecord(
+                    step: trainer.step, kind: .validation,
+                    message: String(format: "verification accuracy %.4f on %d pairs", accuracy, validator.pairs.count)))
+        } catch {
+            record(EventRecord(step: trainer.step, kind: .warning, message: "validation failed: \(error)"))
+        }
+    }
+
+    private func finish(completed: Bool) {
+        let trainer = state.value.trainer
+        if config.validationEvery > 0 && trainer.step % config.validationEvery != 0 { validate() }
+        if config.checkpointEvery == 0 || trainer.step % config.checkpointEvery != 0 || trainer.step == 0 {
+            saveCheckpoint(reason: completed ? "end of run" : "on stop")
+        }
+        record(
+            EventRecord(
+                step: trainer.step, kind: .info,
+                message: completed ? RunDirectory.finishedMessage : "stopped at step \(trainer.step)"))
+        trainer.stopLoaders()
+        hub.publish { $0.finished = true }
+        // Not on the trainer queue: a client thread may be waiting in `inspect` for this queue.
+        let served = server.withLock { s in
+            defer { s = nil }
+            return s
+        }
+        DispatchQueue.global().async {
+            served?.stop()
+            self.done.leave()
+        }
+    }
+}

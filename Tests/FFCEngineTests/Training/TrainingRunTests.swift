@@ -1,0 +1,164 @@
+import Foundation
+import Testing
+
+@testable import FFCEngine
+
+/// A small synthetic face database (tiny images) shared by the trainer tests.
+enum TrainerFixture {
+    static let database: String = {
+        let dir = NSTemporaryDirectory() + "ffc-trainer-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: synth.out) { _ = try! SyntheticDatabase.write(synth) }
+        return synth.out
+    }()
+
+    static let synth = SynthOptions(
+        identities: 40, images: .fixed(6), size: 32, seed: 3,
+        out: NSTemporaryDirectory() + "ffc-trainer-\(getpid())/synth.lmdb",
+        holdout: 12, pairs: 200)
+
+    static func config(_ name: String, steps: Int) -> TrainingConfig {
+        var c = TrainingConfig()
+        c.databases = [database]
+        c.netType = "tiny"
+        c.inputSize = 32
+        c.featDim = 32
+        c.batchSize = 8
+        c.queueSize = 16
+        c.lr = 0.1
+        c.epochs = 100
+        c.milestones = []
+        c.gammas = []
+        c.maxSteps = steps
+        c.checkpointEvery = 0
+        c.workers = 1
+        c.seed = 7
+        c.runDir = NSTemporaryDirectory() + "ffc-runs-\(getpid())/\(name)-\(UUID().uuidString.prefix(6))"
+        return c
+    }
+
+    static func run(_ config: TrainingConfig, resume: String? = nil, during: ((TrainingRun) -> Void)? = nil) throws
+        -> TrainingRun
+    {
+        let run = try TrainingRun(config: config, makeHead: Trainer.makeHead, resume: resume)
+        run.start()
+        during?(run)
+        run.wait()
+        return run
+    }
+
+    static func losses(_ run: TrainingRun) throws -> [Int: Double] {
+        let contents = try MetricsStreamContents.read(path: run.directory.metricsPath)
+        return Dictionary(contents.steps.map { ($0.step, $0.loss) }, uniquingKeysWith: { _, last in last })
+    }
+}
+
+@Suite(.serialized) struct TrainingRunTests {
+    @Test func lossFallsOnSyntheticFacesAndTheRunDirectoryIsComplete() throws {
+        var config = TrainerFixture.config("learn", steps: 60)
+        config.validationEvery = 30
+        config.validationDatabase = TrainerFixture.synth.holdoutPath
+        _ = TrainerFixture.database
+        config.validationPairs = TrainerFixture.synth.pairsPath
+        let run = try TrainerFixture.run(config)
+        let steps = try MetricsStreamContents.read(path: run.directory.metricsPath).steps
+        #expect(steps.count == 60)
+        let first = steps.prefix(10).map(\.loss).reduce(0, +) / 10
+        let last = steps.suffix(10).map(\.loss).reduce(0, +) / 10
+        #expect(last < 0.8 * first, "loss went from \(first) to \(last)")
+        #expect(steps.allSatisfy { $0.hitRatePair == 1 })
+        #expect(steps.last!.poolOccupancy == 16)
+        #expect(FileManager.default.fileExists(atPath: run.directory.configPath))
+        #expect(FileManager.default.fileExists(atPath: run.directory.logPath))
+        #expect(CheckpointStore(directory: run.directory.checkpointsPath, keep: 1).list().map(\.step) == [60])
+        #expect(run.snapshot().finished)
+        let validations = run.snapshot().events.filter { $0.kind == .validation }
+        #expect(validations.count == 2)
+        let accuracy = run.snapshot().validationAccuracy ?? 0
+        #expect(accuracy > 0.65, "verification accuracy \(accuracy) on held-out identities (chance 0.5)")
+        #expect(
+            RunDirectory.list(under: (run.directory.path as NSString).deletingLastPathComponent)
+                .first { $0.directory == run.directory }?.state == .finished)
+    }
+
+    @Test func stopAndResumeGivesTheSameLossesAsAnUninterruptedRun() throws {
+        let whole = try TrainerFixture.losses(TrainerFixture.run(TrainerFixture.config("whole", steps: 10)))
+        let firstHalf = try TrainerFixture.run(TrainerFixture.config("half", steps: 5))
+        var rest = firstHalf.config
+        rest.maxSteps = 10
+        let resumed = try TrainerFixture.run(rest, resume: "latest")
+        let losses = try TrainerFixture.losses(resumed)
+        #expect(whole.count == 10)
+        for step in 1...10 {
+            #expect(losses[step] == whole[step], "step \(step): \(losses[step] ?? .nan) vs \(whole[step] ?? .nan)")
+        }
+        let events = try MetricsStreamContents.read(path: resumed.directory.metricsPath).events.map(\.message)
+        #expect(events.contains("resumed from step 5"))
+    }
+
+    @Test func poolResizeMidRunAndRefusedCommandsKeepTheRunGoing() throws {
+        let run = try TrainerFixture.run(TrainerFixture.config("resize", steps: 16)) { run in
+            while run.snapshot().step < 4 { usleep(5_000) }
+            run.send(.setQueueSize(0))
+            run.send(.setQueueSize(41))
+            run.send(.setQueueSize(8))
+            run.send(.setLearningRate(-1))
+            run.send(.resume)
+            run.send(.setQueueSize(24))
+            run.send(.checkpointNow)
+        }
+        let events = run.snapshot().events
+        let refused = events.filter { $0.kind == .refused }.map(\.message)
+        #expect(refused.count == 4, "\(refused)")
+        #expect(refused.contains { $0.contains("larger than the 40 identities") })
+        #expect(events.contains { $0.kind == .command && $0.message.hasPrefix("queue_size 16 → 8") })
+        #expect(events.contains { $0.kind == .command && $0.message.hasPrefix("queue_size 8 → 24") })
+        #expect(events.contains { $0.kind == .checkpoint && $0.message.contains("on demand") })
+        let last = run.snapshot().latest!
+        #expect(last.step == 16 && last.poolCapacity == 24)
+        #expect(run.inspect(sort: .recency, offset: 0, limit: 100).count == last.poolOccupancy)
+    }
+
+    @Test func controlSocketServesARunningTrainer() throws {
+        var config = TrainerFixture.config("socket", steps: 400)
+        config.runDir = "/tmp/ffc-sock-run-\(UUID().uuidString.prefix(6))"
+        defer { try? FileManager.default.removeItem(atPath: config.runDir) }
+        let run = try TrainingRun(config: config, makeHead: Trainer.makeHead)
+        try run.serveControlSocket()
+        run.start()
+        let remote = try RemoteSource(run: run.directory, hz: 20)
+        #expect(remote.waitForStep(3, timeoutSeconds: 20))
+        remote.send(.pause)
+        let deadline = Date().addingTimeInterval(10)
+        while !remote.snapshot().paused && Date() < deadline { usleep(10_000) }
+        #expect(remote.snapshot().paused)
+        let rows = remote.inspect(sort: .recency, offset: 0, limit: 5)
+        #expect(rows.count == 5)
+        if let row = rows.first {
+            #expect(remote.lookup(identity: row.identity)?.slot == row.slot)
+            let image = remote.sampleImage(identity: row.identity)
+            #expect(image?.width == 32 && image?.rgb.count == 32 * 32 * 3)
+        }
+        #expect(RunDirectory(path: config.runDir).summary().state == .live)
+        remote.send(.stop)
+        run.wait()
+        while remote.isConnected && Date() < deadline { usleep(10_000) }
+        #expect(remote.snapshot().finished)
+        #expect(!FileManager.default.fileExists(atPath: run.directory.socketPath))
+        #expect(RunDirectory(path: config.runDir).summary().state == .stopped)
+    }
+
+    @Test func malformedConfigFailsWithAClearError() {
+        var config = TrainerFixture.config("bad", steps: 1)
+        config.batchSize = 1
+        #expect(
+            throws: TrainingConfigError.invalid(
+                key: "batch_size", value: "1", reason: "must be ≥ 2 (B pairs + B instances)")
+        ) {
+            _ = try TrainingRun(config: config, makeHead: Trainer.makeHead)
+        }
+        config = TrainerFixture.config("nodb", steps: 1)
+        config.databases = []
+        #expect(throws: TrainerError.noDatabase) { _ = try TrainingRun(config: config, makeHead: Trainer.makeHead) }
+    }
+}
