@@ -7,429 +7,428 @@ import Foundation
 import LRUCache
 
 struct BenchLRU: ParsableCommand {
-  static let configuration = CommandConfiguration(
-    commandName: "lru",
-    abstract: "LRUCache vs a classic Dictionary + linked-list LRU: ns/op, Mops/s, bytes/entry.",
-    discussion: "Build in release: swift run -c release ffc bench lru"
-  )
-
-  @Option(help: "Timed runs per workload; the table shows the median.")
-  var runs = 3
-
-  @Flag(help: "Shrink every workload about tenfold for a fast smoke run.")
-  var quick = false
-
-  @Flag(help: "Print one JSON object per workload instead of the table.")
-  var json = false
-
-  func validate() throws {
-    guard runs >= 1 else { throw ValidationError("--runs must be at least 1, got \(runs)") }
-  }
-
-  func run() throws {
-    let sizes = quick ? LRUBenchSizes.quick : LRUBenchSizes.full
-    // Measured first, while the heap has no free node-sized blocks to hide the growth.
-    let classicBytesPerEntry = LRUWorkload.classicBytesPerFullEntry(capacity: sizes.resizeCapacity)
-    var rng = SplitMix64(seed: 0xF2C_1BE7)
-    let workloads = LRUWorkload.all(sizes: sizes, rng: &rng)
-    var rows: [LRUBenchRow] = []
-    for workload in workloads {
-      var ours: [Double] = []
-      var classic: [Double] = []
-      var bytesPerEntry = 0.0
-      for _ in 0..<runs {
-        let a = try workload.runOurs()
-        let b = workload.runClassic()
-        guard a.checksum == b.checksum else {
-          throw LRUBenchError.resultsDiffer(
-            workload: workload.name, ours: a.checksum, classic: b.checksum)
-        }
-        ours.append(a.seconds)
-        classic.append(b.seconds)
-        bytesPerEntry = a.bytesPerEntry
-      }
-      rows.append(
-        LRUBenchRow(
-          workload: workload, seconds: median(ours), classicSeconds: median(classic),
-          bytesPerEntry: bytesPerEntry, classicBytesPerEntry: classicBytesPerEntry))
-    }
-    let tenMillion = try LRUCache(capacity: 10_000_000).bytesPerEntry
-    if json {
-      for row in rows { print(row.json(bytesPerEntryAt10M: tenMillion, quick: quick)) }
-    } else {
-      printTable(rows, bytesPerEntryAt10M: tenMillion)
-      print(
-        "ClassicLRU memory, full at capacity \(sizes.resizeCapacity): "
-          + "\(fixed(classicBytesPerEntry, 1)) bytes/entry (resident memory growth)")
-    }
-  }
-
-  private func printTable(_ rows: [LRUBenchRow], bytesPerEntryAt10M: Double) {
-    #if DEBUG
-      print(
-        "warning: debug build; numbers are meaningless. Use: swift run -c release ffc bench lru")
-    #endif
-    let load =
-      (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?
-      .split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
-    print(
-      "ffc bench lru\(quick ? " --quick" : "") · median of \(runs) runs, thread CPU time · load average \(load)"
+    static let configuration = CommandConfiguration(
+        commandName: "lru",
+        abstract: "LRUCache vs a classic Dictionary + linked-list LRU: ns/op, Mops/s, bytes/entry.",
+        discussion: "Build in release: swift run -c release ffc bench lru"
     )
-    print()
-    let header = [
-      "workload", "ops", "ns/op", "Mops/s", "classic ns/op", "classic Mops/s", "speedup",
-      "bytes/entry",
-    ]
-    let widths = [12, 11, 8, 8, 14, 15, 8, 12]
-    func line(_ cells: [String]) -> String {
-      zip(cells, widths).enumerated().map { index, pair in
-        index == 0
-          ? pair.0.padding(toLength: pair.1, withPad: " ", startingAt: 0)
-          : String(repeating: " ", count: max(0, pair.1 - pair.0.count)) + pair.0
-      }.joined(separator: " ")
+
+    @Option(help: "Timed runs per workload; the table shows the median.")
+    var runs = 3
+
+    @Flag(help: "Shrink every workload about tenfold for a fast smoke run.")
+    var quick = false
+
+    @Flag(help: "Print one JSON object per workload instead of the table.")
+    var json = false
+
+    func validate() throws {
+        guard runs >= 1 else { throw ValidationError("--runs must be at least 1, got \(runs)") }
     }
-    print(line(header))
-    for row in rows {
-      print(
-        line([
-          row.workload.name, "\(row.workload.operations)", fixed(row.nsPerOp, 1),
-          fixed(row.mops, 2),
-          fixed(row.classicNsPerOp, 1), fixed(1_000 / row.classicNsPerOp, 2),
-          fixed(row.speedup, 1) + "×",
-          fixed(row.bytesPerEntry, 1),
-        ]))
+
+    func run() throws {
+        let sizes = quick ? LRUBenchSizes.quick : LRUBenchSizes.full
+        // Measured first, while the heap has no free node-sized blocks to hide the growth.
+        let classicBytesPerEntry = LRUWorkload.classicBytesPerFullEntry(capacity: sizes.resizeCapacity)
+        var rng = SplitMix64(seed: 0xF2C_1BE7)
+        let workloads = LRUWorkload.all(sizes: sizes, rng: &rng)
+        var rows: [LRUBenchRow] = []
+        for workload in workloads {
+            var ours: [Double] = []
+            var classic: [Double] = []
+            var bytesPerEntry = 0.0
+            for _ in 0..<runs {
+                let a = try workload.runOurs()
+                let b = workload.runClassic()
+                guard a.checksum == b.checksum else {
+                    throw LRUBenchError.resultsDiffer(
+                        workload: workload.name, ours: a.checksum, classic: b.checksum)
+                }
+                ours.append(a.seconds)
+                classic.append(b.seconds)
+                bytesPerEntry = a.bytesPerEntry
+            }
+            rows.append(
+                LRUBenchRow(
+                    workload: workload, seconds: median(ours), classicSeconds: median(classic),
+                    bytesPerEntry: bytesPerEntry, classicBytesPerEntry: classicBytesPerEntry))
+        }
+        let tenMillion = try LRUCache(capacity: 10_000_000).bytesPerEntry
+        if json {
+            for row in rows { print(row.json(bytesPerEntryAt10M: tenMillion, quick: quick)) }
+        } else {
+            printTable(rows, bytesPerEntryAt10M: tenMillion)
+            print(
+                "ClassicLRU memory, full at capacity \(sizes.resizeCapacity): "
+                    + "\(fixed(classicBytesPerEntry, 1)) bytes/entry (resident memory growth)")
+        }
     }
-    print()
-    for workload in rows.map(\.workload) { print("  \(workload.name): \(workload.summary)") }
-    print()
-    print("LRUCache memory at capacity 10,000,000: \(fixed(bytesPerEntryAt10M, 1)) bytes/entry")
-  }
+
+    private func printTable(_ rows: [LRUBenchRow], bytesPerEntryAt10M: Double) {
+        #if DEBUG
+            print(
+                "warning: debug build; numbers are meaningless. Use: swift run -c release ffc bench lru")
+        #endif
+        let load =
+            (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?
+            .split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+        print(
+            "ffc bench lru\(quick ? " --quick" : "") · median of \(runs) runs, thread CPU time · load average \(load)"
+        )
+        print()
+        let header = [
+            "workload", "ops", "ns/op", "Mops/s", "classic ns/op", "classic Mops/s", "speedup",
+            "bytes/entry",
+        ]
+        let widths = [12, 11, 8, 8, 14, 15, 8, 12]
+        func line(_ cells: [String]) -> String {
+            zip(cells, widths).enumerated().map { index, pair in
+                index == 0
+                    ? pair.0.padding(toLength: pair.1, withPad: " ", startingAt: 0)
+                    : String(repeating: " ", count: max(0, pair.1 - pair.0.count)) + pair.0
+            }.joined(separator: " ")
+        }
+        print(line(header))
+        for row in rows {
+            print(
+                line([
+                    row.workload.name, "\(row.workload.operations)", fixed(row.nsPerOp, 1),
+                    fixed(row.mops, 2),
+                    fixed(row.classicNsPerOp, 1), fixed(1_000 / row.classicNsPerOp, 2),
+                    fixed(row.speedup, 1) + "×",
+                    fixed(row.bytesPerEntry, 1),
+                ]))
+        }
+        print()
+        for workload in rows.map(\.workload) { print("  \(workload.name): \(workload.summary)") }
+        print()
+        print("LRUCache memory at capacity 10,000,000: \(fixed(bytesPerEntryAt10M, 1)) bytes/entry")
+    }
 }
 
 /// Why a benchmark run stopped.
 enum LRUBenchError: Error, CustomStringConvertible {
-  case resultsDiffer(workload: String, ours: Int, classic: Int)
+    case resultsDiffer(workload: String, ours: Int, classic: Int)
 
-  var description: String {
-    switch self {
-    case .resultsDiffer(let workload, let ours, let classic):
-      "workload \(workload): LRUCache slot checksum \(ours) differs from ClassicLRU's \(classic)"
+    var description: String {
+        switch self {
+        case .resultsDiffer(let workload, let ours, let classic):
+            "workload \(workload): LRUCache slot checksum \(ours) differs from ClassicLRU's \(classic)"
+        }
     }
-  }
 }
 
 /// Sizes of the five workloads (issue 2, item 6 a–e).
 struct LRUBenchSizes {
-  var compareCapacity: Int
-  var compareOperations: Int
-  var streamCapacity: Int
-  var streamOperations: Int
-  var keySpace: Int
-  var steps: Int
-  var resizeCapacity: Int
+    var compareCapacity: Int
+    var compareOperations: Int
+    var streamCapacity: Int
+    var streamOperations: Int
+    var keySpace: Int
+    var steps: Int
+    var resizeCapacity: Int
 
-  static let full = LRUBenchSizes(
-    compareCapacity: 1_000_000, compareOperations: 1_000_000, streamCapacity: 100_000,
-    streamOperations: 10_000_000, keySpace: 10_000_000, steps: 20_000, resizeCapacity: 1_000_000)
-  static let quick = LRUBenchSizes(
-    compareCapacity: 100_000, compareOperations: 100_000, streamCapacity: 10_000,
-    streamOperations: 1_000_000, keySpace: 1_000_000, steps: 2_000, resizeCapacity: 100_000)
+    static let full = LRUBenchSizes(
+        compareCapacity: 1_000_000, compareOperations: 1_000_000, streamCapacity: 100_000,
+        streamOperations: 10_000_000, keySpace: 10_000_000, steps: 20_000, resizeCapacity: 1_000_000)
+    static let quick = LRUBenchSizes(
+        compareCapacity: 100_000, compareOperations: 100_000, streamCapacity: 10_000,
+        streamOperations: 1_000_000, keySpace: 1_000_000, steps: 2_000, resizeCapacity: 100_000)
 }
 
 /// One timed pass of one cache design.
 struct LRUBenchResult {
-  var seconds: Double
-  /// Sum of returned slots (and moves), so both designs must do the same work.
-  var checksum: Int
-  /// LRUCache's `bytesPerEntry` after the run; 0 for ClassicLRU, whose memory is measured once
-  /// by `classicBytesPerFullEntry`.
-  var bytesPerEntry: Double
+    var seconds: Double
+    /// Sum of returned slots (and moves), so both designs must do the same work.
+    var checksum: Int
+    /// LRUCache's `bytesPerEntry` after the run; 0 for ClassicLRU, whose memory is measured once
+    /// by `classicBytesPerFullEntry`.
+    var bytesPerEntry: Double
 }
 
 /// A workload: the same operations run through LRUCache and ClassicLRU.
 struct LRUWorkload {
-  let name: String
-  let summary: String
-  /// get/tryGet calls (rollbacks are timed but not counted); for resize, entries of the full cache.
-  let operations: Int
-  let runOurs: () throws -> LRUBenchResult
-  let runClassic: () -> LRUBenchResult
+    let name: String
+    let summary: String
+    /// get/tryGet calls (rollbacks are timed but not counted); for resize, entries of the full cache.
+    let operations: Int
+    let runOurs: () throws -> LRUBenchResult
+    let runClassic: () -> LRUBenchResult
 
-  /// Rollback length and count of workload a, and the batch of workload d (384 = 1.5 × 256).
-  static let compareRollback = 256
-  static let compareRollbacks = 5
-  static let stepBatch = 384
+    /// Rollback length and count of workload a, and the batch of workload d (384 = 1.5 × 256).
+    static let compareRollback = 256
+    static let compareRollbacks = 5
+    static let stepBatch = 384
 
-  static func all(sizes: LRUBenchSizes, rng: inout SplitMix64) -> [LRUWorkload] {
-    let compareKeys = (0..<sizes.compareOperations).map { _ in
-      Int32.random(in: 0...100, using: &rng)
+    static func all(sizes: LRUBenchSizes, rng: inout SplitMix64) -> [LRUWorkload] {
+        let compareKeys = (0..<sizes.compareOperations).map { _ in
+            Int32.random(in: 0...100, using: &rng)
+        }
+        let uniformKeys = (0..<sizes.streamOperations).map { _ in
+            Int32(truncatingIfNeeded: Int.random(in: 0..<sizes.keySpace, using: &rng))
+        }
+        let zipfKeys = ZipfKeys.sample(
+            count: sizes.streamOperations, keySpace: sizes.keySpace, exponent: 1.1, rng: &rng)
+        let stepKeys = (0..<(sizes.steps * stepBatch)).map { _ in
+            Int32(truncatingIfNeeded: Int.random(in: 0..<sizes.keySpace, using: &rng))
+        }
+        return [
+            compare(capacity: sizes.compareCapacity, keys: compareKeys),
+            stream(
+                name: "uniform-10M", distribution: "uniform", capacity: sizes.streamCapacity,
+                keySpace: sizes.keySpace, keys: uniformKeys),
+            stream(
+                name: "zipf-10M", distribution: "Zipf(1.1)", capacity: sizes.streamCapacity,
+                keySpace: sizes.keySpace, keys: zipfKeys),
+            step(
+                capacity: sizes.streamCapacity, keySpace: sizes.keySpace, steps: sizes.steps, keys: stepKeys
+            ),
+            resize(capacity: sizes.resizeCapacity),
+        ]
     }
-    let uniformKeys = (0..<sizes.streamOperations).map { _ in
-      Int32(truncatingIfNeeded: Int.random(in: 0..<sizes.keySpace, using: &rng))
+
+    /// a: the original FFC's LRU comparison — tryGet over 101 keys, then 5 × rollback(256).
+    static func compare(capacity: Int, keys: [Int32]) -> LRUWorkload {
+        LRUWorkload(
+            name: "ffc-compare",
+            summary: "capacity \(capacity), \(keys.count) tryGet of keys uniform in 0...100, "
+                + "then \(compareRollbacks) × rollback(\(compareRollback))",
+            operations: keys.count,
+            runOurs: {
+                var cache = try LRUCache(capacity: capacity)
+                return measure(bytesPerEntry: { cache.bytesPerEntry }) {
+                    var checksum = 0
+                    for key in keys { checksum &+= cache.tryGet(Int(key)) }
+                    for _ in 0..<compareRollbacks { cache.rollback(compareRollback) }
+                    return checksum &+ cache.count
+                }
+            },
+            runClassic: {
+                measureClassic(capacity: capacity) { cache in
+                    var checksum = 0
+                    for key in keys { checksum &+= cache.tryGet(Int(key)) }
+                    for _ in 0..<compareRollbacks { cache.rollback(compareRollback) }
+                    return checksum &+ cache.count
+                }
+            })
     }
-    let zipfKeys = ZipfKeys.sample(
-      count: sizes.streamOperations, keySpace: sizes.keySpace, exponent: 1.1, rng: &rng)
-    let stepKeys = (0..<(sizes.steps * stepBatch)).map { _ in
-      Int32(truncatingIfNeeded: Int.random(in: 0..<sizes.keySpace, using: &rng))
+
+    /// b, c: a 1% pool fed a long stream of `get`.
+    static func stream(
+        name: String, distribution: String, capacity: Int, keySpace: Int, keys: [Int32]
+    )
+        -> LRUWorkload
+    {
+        LRUWorkload(
+            name: name,
+            summary:
+                "capacity \(capacity), \(keys.count) get of keys \(distribution) over \(keySpace) identities",
+            operations: keys.count,
+            runOurs: {
+                var cache = try LRUCache(capacity: capacity)
+                return measure(bytesPerEntry: { cache.bytesPerEntry }) {
+                    var checksum = 0
+                    for key in keys { checksum &+= cache.get(Int(key)) }
+                    return checksum
+                }
+            },
+            runClassic: {
+                measureClassic(capacity: capacity) { cache in
+                    var checksum = 0
+                    for key in keys { checksum &+= cache.get(Int(key)) }
+                    return checksum
+                }
+            })
     }
-    return [
-      compare(capacity: sizes.compareCapacity, keys: compareKeys),
-      stream(
-        name: "uniform-10M", distribution: "uniform", capacity: sizes.streamCapacity,
-        keySpace: sizes.keySpace, keys: uniformKeys),
-      stream(
-        name: "zipf-10M", distribution: "Zipf(1.1)", capacity: sizes.streamCapacity,
-        keySpace: sizes.keySpace, keys: zipfKeys),
-      step(
-        capacity: sizes.streamCapacity, keySpace: sizes.keySpace, steps: sizes.steps, keys: stepKeys
-      ),
-      resize(capacity: sizes.resizeCapacity),
-    ]
-  }
 
-  /// a: the original FFC's LRU comparison — tryGet over 101 keys, then 5 × rollback(256).
-  static func compare(capacity: Int, keys: [Int32]) -> LRUWorkload {
-    LRUWorkload(
-      name: "ffc-compare",
-      summary: "capacity \(capacity), \(keys.count) tryGet of keys uniform in 0...100, "
-        + "then \(compareRollbacks) × rollback(\(compareRollback))",
-      operations: keys.count,
-      runOurs: {
-        var cache = try LRUCache(capacity: capacity)
-        return measure(bytesPerEntry: { cache.bytesPerEntry }) {
-          var checksum = 0
-          for key in keys { checksum &+= cache.tryGet(Int(key)) }
-          for _ in 0..<compareRollbacks { cache.rollback(compareRollback) }
-          return checksum &+ cache.count
-        }
-      },
-      runClassic: {
-        measureClassic(capacity: capacity) { cache in
-          var checksum = 0
-          for key in keys { checksum &+= cache.tryGet(Int(key)) }
-          for _ in 0..<compareRollbacks { cache.rollback(compareRollback) }
-          return checksum &+ cache.count
-        }
-      })
-  }
+    /// d: one training step per batch of 256 pairs — journaled pass, rollback, kept pass.
+    static func step(capacity: Int, keySpace: Int, steps: Int, keys: [Int32]) -> LRUWorkload {
+        let batch = stepBatch
+        return LRUWorkload(
+            name: "step",
+            summary: "capacity \(capacity), \(steps) steps of \(batch) tryGet, rollback(\(batch)), "
+                + "\(batch) get (same keys, uniform over \(keySpace)); ops = tryGet + get",
+            operations: steps * batch * 2,
+            runOurs: {
+                var cache = try LRUCache(capacity: capacity)
+                return measure(bytesPerEntry: { cache.bytesPerEntry }) {
+                    var checksum = 0
+                    for step in 0..<steps {
+                        let batchKeys = keys[(step * batch)..<((step + 1) * batch)]
+                        for key in batchKeys { checksum &+= cache.tryGet(Int(key), step: step) }
+                        cache.rollback(batch)
+                        for key in batchKeys { checksum &+= cache.get(Int(key), step: step) }
+                    }
+                    return checksum
+                }
+            },
+            runClassic: {
+                measureClassic(capacity: capacity) { cache in
+                    var checksum = 0
+                    for step in 0..<steps {
+                        let batchKeys = keys[(step * batch)..<((step + 1) * batch)]
+                        for key in batchKeys { checksum &+= cache.tryGet(Int(key), step: step) }
+                        cache.rollback(batch)
+                        for key in batchKeys { checksum &+= cache.get(Int(key), step: step) }
+                    }
+                    return checksum
+                }
+            })
+    }
 
-  /// b, c: a 1% pool fed a long stream of `get`.
-  static func stream(
-    name: String, distribution: String, capacity: Int, keySpace: Int, keys: [Int32]
-  )
-    -> LRUWorkload
-  {
-    LRUWorkload(
-      name: name,
-      summary:
-        "capacity \(capacity), \(keys.count) get of keys \(distribution) over \(keySpace) identities",
-      operations: keys.count,
-      runOurs: {
-        var cache = try LRUCache(capacity: capacity)
-        return measure(bytesPerEntry: { cache.bytesPerEntry }) {
-          var checksum = 0
-          for key in keys { checksum &+= cache.get(Int(key)) }
-          return checksum
-        }
-      },
-      runClassic: {
-        measureClassic(capacity: capacity) { cache in
-          var checksum = 0
-          for key in keys { checksum &+= cache.get(Int(key)) }
-          return checksum
-        }
-      })
-  }
+    /// e: a full pool halved and grown back (the shrink moves every survivor).
+    static func resize(capacity: Int) -> LRUWorkload {
+        LRUWorkload(
+            name: "resize",
+            summary:
+                "full cache of \(capacity) resized to \(capacity / 2) and back; ops = \(capacity) entries",
+            operations: capacity,
+            runOurs: {
+                var cache = try LRUCache(capacity: capacity)
+                for key in 0..<capacity { _ = cache.get(key) }
+                return try measure(bytesPerEntry: { cache.bytesPerEntry }) {
+                    let moves = try cache.resize(capacity: capacity / 2)
+                    try cache.resize(capacity: capacity)
+                    return moves.reduce(cache.count) { $0 &+ $1.old &+ $1.new }
+                }
+            },
+            runClassic: {
+                measureClassic(capacity: capacity, fill: true) { cache in
+                    let moves = cache.resize(capacity: capacity / 2)
+                    _ = cache.resize(capacity: capacity)
+                    return moves.reduce(cache.count) { $0 &+ $1.old &+ $1.new }
+                }
+            })
+    }
 
-  /// d: one training step per batch of 256 pairs — journaled pass, rollback, kept pass.
-  static func step(capacity: Int, keySpace: Int, steps: Int, keys: [Int32]) -> LRUWorkload {
-    let batch = stepBatch
-    return LRUWorkload(
-      name: "step",
-      summary: "capacity \(capacity), \(steps) steps of \(batch) tryGet, rollback(\(batch)), "
-        + "\(batch) get (same keys, uniform over \(keySpace)); ops = tryGet + get",
-      operations: steps * batch * 2,
-      runOurs: {
-        var cache = try LRUCache(capacity: capacity)
-        return measure(bytesPerEntry: { cache.bytesPerEntry }) {
-          var checksum = 0
-          for step in 0..<steps {
-            let batchKeys = keys[(step * batch)..<((step + 1) * batch)]
-            for key in batchKeys { checksum &+= cache.tryGet(Int(key), step: step) }
-            cache.rollback(batch)
-            for key in batchKeys { checksum &+= cache.get(Int(key), step: step) }
-          }
-          return checksum
-        }
-      },
-      runClassic: {
-        measureClassic(capacity: capacity) { cache in
-          var checksum = 0
-          for step in 0..<steps {
-            let batchKeys = keys[(step * batch)..<((step + 1) * batch)]
-            for key in batchKeys { checksum &+= cache.tryGet(Int(key), step: step) }
-            cache.rollback(batch)
-            for key in batchKeys { checksum &+= cache.get(Int(key), step: step) }
-          }
-          return checksum
-        }
-      })
-  }
+    /// Times `body`, which returns a checksum, in CPU time of this thread: on a machine shared
+    /// with other jobs, waiting for a core does not count (on a quiet machine it equals wall time).
+    static func measure(bytesPerEntry: () -> Double, _ body: () throws -> Int) rethrows
+        -> LRUBenchResult
+    {
+        let start = threadSeconds()
+        let checksum = try body()
+        let seconds = threadSeconds() - start
+        return LRUBenchResult(seconds: seconds, checksum: checksum, bytesPerEntry: bytesPerEntry())
+    }
 
-  /// e: a full pool halved and grown back (the shrink moves every survivor).
-  static func resize(capacity: Int) -> LRUWorkload {
-    LRUWorkload(
-      name: "resize",
-      summary:
-        "full cache of \(capacity) resized to \(capacity / 2) and back; ops = \(capacity) entries",
-      operations: capacity,
-      runOurs: {
-        var cache = try LRUCache(capacity: capacity)
+    static func threadSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
+    }
+
+    /// Times `body` on a fresh ClassicLRU, filled with keys 0..<capacity first when `fill`.
+    static func measureClassic(capacity: Int, fill: Bool = false, _ body: (ClassicLRU) -> Int)
+        -> LRUBenchResult
+    {
+        let cache = ClassicLRU(capacity: capacity)
+        if fill { for key in 0..<capacity { _ = cache.get(key) } }
+        return measure(bytesPerEntry: { 0 }) { body(cache) }
+    }
+
+    /// Resident memory a ClassicLRU filled to `capacity` adds, per entry.
+    static func classicBytesPerFullEntry(capacity: Int) -> Double {
+        let before = residentBytes()
+        let cache = ClassicLRU(capacity: capacity)
         for key in 0..<capacity { _ = cache.get(key) }
-        return try measure(bytesPerEntry: { cache.bytesPerEntry }) {
-          let moves = try cache.resize(capacity: capacity / 2)
-          try cache.resize(capacity: capacity)
-          return moves.reduce(cache.count) { $0 &+ $1.old &+ $1.new }
-        }
-      },
-      runClassic: {
-        measureClassic(capacity: capacity, fill: true) { cache in
-          let moves = cache.resize(capacity: capacity / 2)
-          _ = cache.resize(capacity: capacity)
-          return moves.reduce(cache.count) { $0 &+ $1.old &+ $1.new }
-        }
-      })
-  }
-
-  /// Times `body`, which returns a checksum, in CPU time of this thread: on a machine shared
-  /// with other jobs, waiting for a core does not count (on a quiet machine it equals wall time).
-  static func measure(bytesPerEntry: () -> Double, _ body: () throws -> Int) rethrows
-    -> LRUBenchResult
-  {
-    let start = threadSeconds()
-    let checksum = try body()
-    let seconds = threadSeconds() - start
-    return LRUBenchResult(seconds: seconds, checksum: checksum, bytesPerEntry: bytesPerEntry())
-  }
-
-  static func threadSeconds() -> Double {
-    var time = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
-    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
-  }
-
-  /// Times `body` on a fresh ClassicLRU, filled with keys 0..<capacity first when `fill`.
-  static func measureClassic(capacity: Int, fill: Bool = false, _ body: (ClassicLRU) -> Int)
-    -> LRUBenchResult
-  {
-    let cache = ClassicLRU(capacity: capacity)
-    if fill { for key in 0..<capacity { _ = cache.get(key) } }
-    return measure(bytesPerEntry: { 0 }) { body(cache) }
-  }
-
-  /// Resident memory a ClassicLRU filled to `capacity` adds, per entry.
-  static func classicBytesPerFullEntry(capacity: Int) -> Double {
-    let before = residentBytes()
-    let cache = ClassicLRU(capacity: capacity)
-    for key in 0..<capacity { _ = cache.get(key) }
-    let grown = residentBytes() - before
-    return withExtendedLifetime(cache) { Double(grown) / Double(capacity) }
-  }
-
-  /// Resident memory of this process (Linux /proc/self/statm), 0 where it cannot be read.
-  static func residentBytes() -> Int {
-    guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else {
-      return 0
+        let grown = residentBytes() - before
+        return withExtendedLifetime(cache) { Double(grown) / Double(capacity) }
     }
-    let fields = statm.split(separator: " ")
-    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
-    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
-  }
+
+    /// Resident memory of this process (Linux /proc/self/statm), 0 where it cannot be read.
+    static func residentBytes() -> Int {
+        guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else {
+            return 0
+        }
+        let fields = statm.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
 }
 
 /// One table row: medians of both designs on one workload.
 struct LRUBenchRow {
-  let workload: LRUWorkload
-  let seconds: Double
-  let classicSeconds: Double
-  let bytesPerEntry: Double
-  let classicBytesPerEntry: Double
+    let workload: LRUWorkload
+    let seconds: Double
+    let classicSeconds: Double
+    let bytesPerEntry: Double
+    let classicBytesPerEntry: Double
 
-  var nsPerOp: Double { seconds * 1e9 / Double(workload.operations) }
-  var classicNsPerOp: Double { classicSeconds * 1e9 / Double(workload.operations) }
-  var mops: Double { 1_000 / nsPerOp }
-  var speedup: Double { classicSeconds / seconds }
+    var nsPerOp: Double { seconds * 1e9 / Double(workload.operations) }
+    var classicNsPerOp: Double { classicSeconds * 1e9 / Double(workload.operations) }
+    var mops: Double { 1_000 / nsPerOp }
+    var speedup: Double { classicSeconds / seconds }
 
-  func json(bytesPerEntryAt10M: Double, quick: Bool) -> String {
-    "{\"workload\":\"\(workload.name)\",\"ops\":\(workload.operations),\"ns_per_op\":\(fixed(nsPerOp, 3)),"
-      + "\"mops\":\(fixed(mops, 3)),\"speedup_vs_classic\":\(fixed(speedup, 3)),"
-      + "\"bytes_per_entry\":\(fixed(bytesPerEntry, 2)),\"classic_ns_per_op\":\(fixed(classicNsPerOp, 3)),"
-      + "\"classic_bytes_per_entry\":\(fixed(classicBytesPerEntry, 2)),"
-      + "\"bytes_per_entry_at_10M\":\(fixed(bytesPerEntryAt10M, 2)),\"quick\":\(quick)}"
-  }
+    func json(bytesPerEntryAt10M: Double, quick: Bool) -> String {
+        "{\"workload\":\"\(workload.name)\",\"ops\":\(workload.operations),\"ns_per_op\":\(fixed(nsPerOp, 3)),"
+            + "\"mops\":\(fixed(mops, 3)),\"speedup_vs_classic\":\(fixed(speedup, 3)),"
+            + "\"bytes_per_entry\":\(fixed(bytesPerEntry, 2)),\"classic_ns_per_op\":\(fixed(classicNsPerOp, 3)),"
+            + "\"classic_bytes_per_entry\":\(fixed(classicBytesPerEntry, 2)),"
+            + "\"bytes_per_entry_at_10M\":\(fixed(bytesPerEntryAt10M, 2)),\"quick\":\(quick)}"
+    }
 }
 
 /// Zipf-distributed keys drawn by inverting the cumulative distribution, with a guide table so
 /// each draw binary-searches only a short stretch of it.
 enum ZipfKeys {
-  /// `count` keys in `0..<keySpace`; rank r (1-based) has weight r^-exponent, and ranks are
-  /// spread over the key space by a fixed bijection so popular keys are not neighbours.
-  static func sample(count: Int, keySpace: Int, exponent: Double, rng: inout SplitMix64) -> [Int32]
-  {
-    var cumulative = [Double](repeating: 0, count: keySpace)
-    var total = 0.0
-    for rank in 0..<keySpace {
-      total += pow(Double(rank + 1), -exponent)
-      cumulative[rank] = total
+    /// `count` keys in `0..<keySpace`; rank r (1-based) has weight r^-exponent, and ranks are
+    /// spread over the key space by a fixed bijection so popular keys are not neighbours.
+    static func sample(count: Int, keySpace: Int, exponent: Double, rng: inout SplitMix64) -> [Int32] {
+        var cumulative = [Double](repeating: 0, count: keySpace)
+        var total = 0.0
+        for rank in 0..<keySpace {
+            total += pow(Double(rank + 1), -exponent)
+            cumulative[rank] = total
+        }
+        // guide[g] = first rank whose cumulative weight exceeds g / guideCount of the total.
+        let guideCount = keySpace
+        var guide = [Int32](repeating: 0, count: guideCount + 1)
+        var rank = 0
+        for g in 0...guideCount {
+            let threshold = total * Double(g) / Double(guideCount)
+            while rank < keySpace - 1 && cumulative[rank] <= threshold { rank += 1 }
+            guide[g] = Int32(rank)
+        }
+        // 7,368,787 is odd and not a multiple of 5, so multiplying by it permutes 0..<10^k.
+        let spread = 7_368_787 % keySpace == 0 ? 1 : 7_368_787
+        return (0..<count).map { _ in
+            let u = Double.random(in: 0..<total, using: &rng)
+            let g = min(guideCount - 1, Int(u / total * Double(guideCount)))
+            var low = Int(guide[g])
+            var high = Int(guide[g + 1])
+            while low < high {
+                let mid = (low + high) / 2
+                if cumulative[mid] > u { high = mid } else { low = mid + 1 }
+            }
+            return Int32(truncatingIfNeeded: (low * spread + 1_234_567) % keySpace)
+        }
     }
-    // guide[g] = first rank whose cumulative weight exceeds g / guideCount of the total.
-    let guideCount = keySpace
-    var guide = [Int32](repeating: 0, count: guideCount + 1)
-    var rank = 0
-    for g in 0...guideCount {
-      let threshold = total * Double(g) / Double(guideCount)
-      while rank < keySpace - 1 && cumulative[rank] <= threshold { rank += 1 }
-      guide[g] = Int32(rank)
-    }
-    // 7,368,787 is odd and not a multiple of 5, so multiplying by it permutes 0..<10^k.
-    let spread = 7_368_787 % keySpace == 0 ? 1 : 7_368_787
-    return (0..<count).map { _ in
-      let u = Double.random(in: 0..<total, using: &rng)
-      let g = min(guideCount - 1, Int(u / total * Double(guideCount)))
-      var low = Int(guide[g])
-      var high = Int(guide[g + 1])
-      while low < high {
-        let mid = (low + high) / 2
-        if cumulative[mid] > u { high = mid } else { low = mid + 1 }
-      }
-      return Int32(truncatingIfNeeded: (low * spread + 1_234_567) % keySpace)
-    }
-  }
 }
 
 /// SplitMix64 (Steele, Lea, Flood): the seeded generator the benchmark draws keys from.
 struct SplitMix64: RandomNumberGenerator {
-  private var state: UInt64
+    private var state: UInt64
 
-  init(seed: UInt64) {
-    state = seed
-  }
+    init(seed: UInt64) {
+        state = seed
+    }
 
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }
 
 private func median(_ values: [Double]) -> Double {
-  let sorted = values.sorted()
-  let middle = sorted.count / 2
-  return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    let sorted = values.sorted()
+    let middle = sorted.count / 2
+    return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
 }
 
 private func fixed(_ value: Double, _ digits: Int) -> String {
-  String(format: "%.\(digits)f", value)
+    String(format: "%.\(digits)f", value)
 }

@@ -2,82 +2,82 @@
 
 /// What one `tryGet` did, enough to undo it given the state right after it.
 struct LRUJournalEntry {
-  enum Kind: UInt8 {
-    /// The key was present and moved to the front.
-    case hit
-    /// The key went into a free slot.
-    case insert
-    /// The least recent key was evicted and its slot reused.
-    case evict
-  }
+    enum Kind: UInt8 {
+        /// The key was present and moved to the front.
+        case hit
+        /// The key went into a free slot.
+        case insert
+        /// The least recent key was evicted and its slot reused.
+        case evict
+    }
 
-  var kind: Kind
-  var slot: Int32
-  /// hit: the slot that was just more recent than `slot` (-1: it was already the most recent);
-  /// evict: the evicted key.
-  var other: Int32
-  /// hit: `slot`'s last-touch time before; evict: the evicted key's last-touch time.
-  var previousTouch: Int
-  /// evict: index of its age in the pending eviction ages, -1 when not stored.
-  var ageIndex: Int32 = -1
+    var kind: Kind
+    var slot: Int32
+    /// hit: the slot that was just more recent than `slot` (-1: it was already the most recent);
+    /// evict: the evicted key.
+    var other: Int32
+    /// hit: `slot`'s last-touch time before; evict: the evicted key's last-touch time.
+    var previousTouch: UInt32
+    /// evict: index of its age in the pending eviction ages, -1 when not stored.
+    var ageIndex: Int32 = -1
 }
 
 extension LRUCache {
-  /// Undoes the last `steps` journaled operations, newest first (all there are if fewer),
-  /// restoring keys, slots, recency order, free slots, times and counters exactly.
-  /// - Complexity: O(steps) expected, no allocation.
-  public mutating func rollback(_ steps: Int) {
-    precondition(steps >= 0, "LRU rollback of \(steps) steps")
-    var remaining = min(steps, journal.count)
-    guard remaining > 0 else { return }
-    makeStorageUnique()
-    counters.rolledBack += remaining
-    while remaining > 0 {
-      undo(journal.removeLast())
-      remaining -= 1
+    /// Undoes the last `steps` journaled operations, newest first (all there are if fewer),
+    /// restoring keys, slots, recency order, free slots, times and counters exactly.
+    /// - Complexity: O(steps) expected, no allocation.
+    public mutating func rollback(_ steps: Int) {
+        precondition(steps >= 0, "LRU rollback of \(steps) steps")
+        var remaining = min(steps, journalCount)
+        guard remaining > 0 else { return }
+        makeStorageUnique()
+        counters.rolledBack += remaining
+        while remaining > 0 {
+            journalCount -= 1
+            undo(journal[journalCount])
+            remaining -= 1
+        }
     }
-  }
 
-  /// Keeps every journaled operation: the journal is emptied (its memory is kept for reuse).
-  /// - Complexity: O(1).
-  public mutating func commit() {
-    journal.removeAll(keepingCapacity: true)
-  }
-
-  private mutating func undo(_ entry: LRUJournalEntry) {
-    let s = storage
-    let slot = entry.slot
-    clock -= 1
-    switch entry.kind {
-    case .hit:
-      counters.hits -= 1
-      s.lastTouch[Int(slot)] = entry.previousTouch
-      if entry.other >= 0 {
-        unlink(slot)
-        insert(slot, after: entry.other)
-      }
-    case .insert:
-      counters.inserts -= 1
-      s.remove(s.slotKey[Int(slot)])
-      unlink(slot)
-      s.slotKey[Int(slot)] = -1
-      s.lastTouch[Int(slot)] = 0
-      count -= 1
-      s.freeSlots[s.capacity - 1 - count] = slot
-    case .evict:
-      let age = s.lastTouch[Int(slot)] - entry.previousTouch
-      counters.inserts -= 1
-      counters.evictions -= 1
-      counters.evictionAgeSum -= age
-      if entry.ageIndex >= 0 && pendingEvictionAges.count == Int(entry.ageIndex) + 1 {
-        pendingEvictionAges.removeLast()
-      }
-      s.remove(s.slotKey[Int(slot)])
-      s.insert(entry.other, slot: slot)
-      s.slotKey[Int(slot)] = entry.other
-      s.lastTouch[Int(slot)] = entry.previousTouch
-      unlink(slot)
-      pushBack(slot)
+    /// Keeps every journaled operation: the journal is emptied (its memory is kept for reuse).
+    /// - Complexity: O(1).
+    public mutating func commit() {
+        journalCount = 0
     }
-  }
+
+    private mutating func undo(_ entry: LRUJournalEntry) {
+        let slot = entry.slot
+        clock -= 1
+        switch entry.kind {
+        case .hit:
+            counters.hits -= 1
+            records[Int(slot)].touch = entry.previousTouch
+            if entry.other >= 0 {
+                unlink(slot)
+                insert(slot, after: entry.other)
+            }
+        case .insert:
+            counters.inserts -= 1
+            keys.remove(records[Int(slot)].key)
+            unlink(slot)
+            count -= 1
+            records[Int(slot)] = .free
+            records[Int(slot)].next = freeHead
+            freeHead = slot
+        case .evict:
+            let record = records[Int(slot)]
+            counters.inserts -= 1
+            counters.evictions -= 1
+            counters.evictionAgeSum -= Self.age(at: record.touch, since: entry.previousTouch)
+            if entry.ageIndex >= 0 && pendingAgeCount == Int(entry.ageIndex) + 1 {
+                pendingAgeCount -= 1
+            }
+            keys.remove(record.key)
+            keys.insert(entry.other, slot: slot)
+            records[Int(slot)].key = entry.other
+            records[Int(slot)].touch = entry.previousTouch
+            unlink(slot)
+            pushBack(slot)
+        }
+    }
 }

@@ -1,136 +1,189 @@
-// LRUCacheStorage: the flat per-slot arrays and the open-addressing key table behind LRUCache.
+// LRUCacheStorage: the flat slot records and the open-addressing key table behind LRUCache.
 //
-// Per slot (capacity of each): key (Int32, -1 when free), recency links prev/next (Int32 slot
-// indices, -1 at the ends), last-touch time (Int), and a stack of free slots (Int32).
-// Table: a power of two of Int32 slot indices (-1 empty), at least 1.5× capacity, linear
-// probing from a Fibonacci hash of the key; deletion shifts the cluster back, so there are no
-// tombstones and lookups never degrade. A slot index is looked up through `slotKey`.
+// Laid out so one operation touches few cache lines: each slot is one 16-byte record (key,
+// recency links, last-touch time), and each table bucket holds key and slot together, so
+// probing and deletion never leave the table. The table is a power of two of buckets, at least
+// 1.5 × capacity, linear probing from a Fibonacci hash of the key; deletion shifts the cluster
+// back, so there are no tombstones. Free slots are chained through their records' `next`.
 
-/// Fixed-size buffers for one capacity. Only `LRUCache` touches them, and only after making
-/// sure it holds the sole reference (copy-on-write), which is why sharing across threads is safe.
+/// One slot: (16 bytes) the key it holds, its neighbours in recency order, its last touch.
+struct LRUSlotRecord {
+    /// Key held, -1 when free.
+    var key: Int32
+    /// The next more recent slot, -1 for the most recent (or when free).
+    var prev: Int32
+    /// The next less recent slot, -1 for the least recent; when free, the next free slot.
+    var next: Int32
+    /// Time of the last get/tryGet of the key, truncated to 32 bits (ages wrap past 2³¹); 0 when free.
+    var touch: UInt32
+
+    static let free = LRUSlotRecord(key: -1, prev: -1, next: -1, touch: 0)
+}
+
+/// The open-addressing table: a non-owning view of the buckets (LRUCacheStorage owns them), so
+/// the hot path reaches it without reference counting.
+struct LRUKeyTable {
+    /// (mask + 1) key in the high 32 bits, slot in the low 32; `empty` when empty.
+    let buckets: UnsafeMutablePointer<UInt64>
+    /// Bucket count minus one; the bucket count is a power of two.
+    let mask: Int
+    /// Right shift that turns the 64-bit Fibonacci product into a bucket index.
+    let shift: UInt64
+
+    /// A bucket holding no key (keys are non-negative, so no entry has all bits set).
+    static let empty = UInt64.max
+
+    /// Bucket count for `capacity` keys: a power of two, at least 1.5 × capacity (load ≤ 2/3).
+    static func bucketCount(capacity: Int) -> Int {
+        var count = 8
+        while count < capacity + capacity / 2 + 1 { count <<= 1 }
+        return count
+    }
+
+    @inline(__always)
+    static func entry(_ key: Int32, slot: Int32) -> UInt64 {
+        UInt64(UInt32(bitPattern: key)) << 32 | UInt64(UInt32(bitPattern: slot))
+    }
+
+    @inline(__always)
+    static func key(of entry: UInt64) -> Int32 {
+        Int32(truncatingIfNeeded: entry >> 32)
+    }
+
+    @inline(__always)
+    static func slot(of entry: UInt64) -> Int32 {
+        Int32(truncatingIfNeeded: entry)
+    }
+
+    /// The bucket where probing for `key` starts.
+    @inline(__always)
+    func home(_ key: Int32) -> Int {
+        Int(truncatingIfNeeded: (UInt64(UInt32(bitPattern: key)) &* 0x9E37_79B9_7F4A_7C15) &>> shift)
+    }
+
+    /// The bucket holding `key`, or the empty bucket that ends its probe sequence.
+    /// - Complexity: O(1) expected (load factor ≤ 2/3).
+    @inline(__always)
+    func bucket(of key: Int32) -> Int {
+        var b = home(key)
+        while true {
+            let entry = buckets[b]
+            if entry == Self.empty || Self.key(of: entry) == key { return b }
+            b = (b &+ 1) & mask
+        }
+    }
+
+    /// The slot holding `key`, or -1.
+    /// - Complexity: O(1) expected.
+    @inline(__always)
+    func slot(of key: Int32) -> Int32 {
+        let entry = buckets[bucket(of: key)]
+        return entry == Self.empty ? -1 : Self.slot(of: entry)
+    }
+
+    /// Files `slot` under `key`, which must be absent.
+    /// - Complexity: O(1) expected.
+    @inline(__always)
+    func insert(_ key: Int32, slot: Int32) {
+        buckets[bucket(of: key)] = Self.entry(key, slot: slot)
+    }
+
+    /// Removes `key`, which must be present: empties its bucket and shifts later members of the
+    /// cluster back so every key stays reachable from its home bucket. Returns the bucket left
+    /// empty — the only bucket that was occupied before and is empty now.
+    /// - Complexity: O(1) expected (the cluster length).
+    @inline(__always)
+    @discardableResult
+    func remove(_ key: Int32) -> Int {
+        var hole = bucket(of: key)
+        var b = (hole &+ 1) & mask
+        while true {
+            let entry = buckets[b]
+            if entry == Self.empty { break }
+            let home = home(Self.key(of: entry))
+            // The entry may move into the hole if the hole lies between its home and b.
+            if (b &- home) & mask >= (b &- hole) & mask {
+                buckets[hole] = entry
+                hole = b
+            }
+            b = (b &+ 1) & mask
+        }
+        buckets[hole] = Self.empty
+        return hole
+    }
+
+    /// Files `slot` under `key` after `remove` emptied bucket `hole`, given the empty bucket
+    /// `probeEnd` at which a probe for `key` stopped before the removal: the key belongs in the
+    /// hole if the hole now interrupts its probe sequence, else where that probe stopped.
+    /// - Complexity: O(1).
+    @inline(__always)
+    func insert(_ key: Int32, slot: Int32, probeEnd: Int, hole: Int) {
+        let home = home(key)
+        let bucket = (hole &- home) & mask < (probeEnd &- home) & mask ? hole : probeEnd
+        buckets[bucket] = Self.entry(key, slot: slot)
+    }
+}
+
+/// Owner of the buffers for one capacity. `LRUCache` keeps copies of the pointers for speed and
+/// writes through them only after making sure it holds the sole reference (copy-on-write),
+/// which is why sharing across threads is safe.
 final class LRUCacheStorage: @unchecked Sendable {
-  let capacity: Int
-  /// Table size minus one; the table size is a power of two.
-  let tableMask: Int
-  /// Right shift that turns the 64-bit Fibonacci product into a table index.
-  let hashShift: UInt64
-  /// (capacity) key held by each slot, -1 when free.
-  let slotKey: UnsafeMutablePointer<Int32>
-  /// (capacity) the next more recent slot, -1 for the most recent.
-  let prev: UnsafeMutablePointer<Int32>
-  /// (capacity) the next less recent slot, -1 for the least recent.
-  let next: UnsafeMutablePointer<Int32>
-  /// (capacity) time of the last get/tryGet of the slot's key (step or operation number); 0 when free.
-  let lastTouch: UnsafeMutablePointer<Int>
-  /// (capacity) free slots; the top `capacity - count` entries are used, smallest slot on top.
-  let freeSlots: UnsafeMutablePointer<Int32>
-  /// (tableMask + 1) slot index per bucket, -1 when empty.
-  let table: UnsafeMutablePointer<Int32>
+    let capacity: Int
+    /// (capacity) one record per slot.
+    let records: UnsafeMutablePointer<LRUSlotRecord>
+    let keys: LRUKeyTable
+    /// (journalCapacity) undo records of journaled operations, oldest first; grows by doubling.
+    private(set) var journal: UnsafeMutablePointer<LRUJournalEntry>
+    private(set) var journalCapacity: Int
+    /// (LRUCache.pendingEvictionAgeLimit) ages of evictions not yet taken, oldest first.
+    let pendingAges: UnsafeMutablePointer<Int>
 
-  /// Buffers for `capacity` slots, all free; the free stack hands out slot 0 first.
-  init(capacity: Int) {
-    self.capacity = capacity
-    var tableSize = 8
-    while tableSize < capacity + capacity / 2 + 1 { tableSize <<= 1 }
-    tableMask = tableSize - 1
-    hashShift = UInt64(64 - tableSize.trailingZeroBitCount)
-    slotKey = .allocate(capacity: capacity)
-    prev = .allocate(capacity: capacity)
-    next = .allocate(capacity: capacity)
-    lastTouch = .allocate(capacity: capacity)
-    freeSlots = .allocate(capacity: capacity)
-    table = .allocate(capacity: tableSize)
-    slotKey.initialize(repeating: -1, count: capacity)
-    prev.initialize(repeating: -1, count: capacity)
-    next.initialize(repeating: -1, count: capacity)
-    lastTouch.initialize(repeating: 0, count: capacity)
-    for i in 0..<capacity { freeSlots[i] = Int32(capacity - 1 - i) }
-    table.initialize(repeating: -1, count: tableSize)
-  }
-
-  /// A deep copy, for copy-on-write.
-  func copy() -> LRUCacheStorage {
-    let other = LRUCacheStorage(capacity: capacity)
-    other.slotKey.update(from: slotKey, count: capacity)
-    other.prev.update(from: prev, count: capacity)
-    other.next.update(from: next, count: capacity)
-    other.lastTouch.update(from: lastTouch, count: capacity)
-    other.freeSlots.update(from: freeSlots, count: capacity)
-    other.table.update(from: table, count: tableMask + 1)
-    return other
-  }
-
-  deinit {
-    slotKey.deallocate()
-    prev.deallocate()
-    next.deallocate()
-    lastTouch.deallocate()
-    freeSlots.deallocate()
-    table.deallocate()
-  }
-
-  /// Bytes held by the buffers.
-  var byteCount: Int {
-    capacity * (4 + 4 + 4 + MemoryLayout<Int>.size + 4) + (tableMask + 1) * 4
-  }
-
-  /// The bucket where probing for `key` starts.
-  @inline(__always)
-  func home(_ key: Int32) -> Int {
-    Int(truncatingIfNeeded: (UInt64(UInt32(bitPattern: key)) &* 0x9E37_79B9_7F4A_7C15) >> hashShift)
-  }
-
-  /// The bucket holding `key`, or the empty bucket that ends its probe sequence.
-  /// - Complexity: O(1) expected (load factor ≤ 2/3).
-  @inline(__always)
-  func bucket(of key: Int32) -> Int {
-    var b = home(key)
-    while true {
-      let slot = table[b]
-      if slot < 0 || slotKey[Int(slot)] == key { return b }
-      b = (b + 1) & tableMask
+    /// Buffers for `capacity` slots, all records free and unchained, the table empty.
+    init(capacity: Int, journalCapacity: Int = 1024) {
+        self.capacity = capacity
+        self.journalCapacity = journalCapacity
+        journal = .allocate(capacity: journalCapacity)
+        pendingAges = .allocate(capacity: LRUCache.pendingEvictionAgeLimit)
+        let bucketCount = LRUKeyTable.bucketCount(capacity: capacity)
+        records = .allocate(capacity: capacity)
+        records.initialize(repeating: .free, count: capacity)
+        let buckets = UnsafeMutablePointer<UInt64>.allocate(capacity: bucketCount)
+        buckets.initialize(repeating: LRUKeyTable.empty, count: bucketCount)
+        keys = LRUKeyTable(
+            buckets: buckets, mask: bucketCount - 1, shift: UInt64(64 - bucketCount.trailingZeroBitCount))
     }
-  }
 
-  /// The slot holding `key`, or -1.
-  /// - Complexity: O(1) expected.
-  @inline(__always)
-  func slot(of key: Int32) -> Int32 {
-    table[bucket(of: key)]
-  }
-
-  /// Files `slot` under `key`, which must be absent from the table.
-  /// - Complexity: O(1) expected.
-  @inline(__always)
-  func insert(_ key: Int32, slot: Int32) {
-    table[bucket(of: key)] = slot
-  }
-
-  /// Empties bucket `hole` and shifts later members of its cluster back so every key stays
-  /// reachable from its home bucket.
-  /// - Complexity: O(1) expected (the cluster length).
-  @inline(__always)
-  func removeBucket(_ hole: Int) {
-    var hole = hole
-    var b = (hole + 1) & tableMask
-    while true {
-      let slot = table[b]
-      if slot < 0 { break }
-      let home = home(slotKey[Int(slot)])
-      // The entry may move into the hole if the hole lies between its home and b.
-      if (b &- home) & tableMask >= (b &- hole) & tableMask {
-        table[hole] = slot
-        hole = b
-      }
-      b = (b + 1) & tableMask
+    /// A deep copy, for copy-on-write, of everything but the unused ends of journal and ages.
+    func copy(journalCount: Int, pendingAgeCount: Int) -> LRUCacheStorage {
+        let other = LRUCacheStorage(capacity: capacity, journalCapacity: journalCapacity)
+        other.records.update(from: records, count: capacity)
+        other.keys.buckets.update(from: keys.buckets, count: keys.mask + 1)
+        other.journal.update(from: journal, count: journalCount)
+        other.pendingAges.update(from: pendingAges, count: pendingAgeCount)
+        return other
     }
-    table[hole] = -1
-  }
 
-  /// Removes `key`, which must be present, from the table.
-  /// - Complexity: O(1) expected.
-  @inline(__always)
-  func remove(_ key: Int32) {
-    removeBucket(bucket(of: key))
-  }
+    /// Doubles the journal, keeping its first `count` entries.
+    /// - Complexity: O(count), amortised O(1) per journaled operation.
+    func growJournal(keeping count: Int) {
+        let grown = UnsafeMutablePointer<LRUJournalEntry>.allocate(capacity: journalCapacity * 2)
+        grown.moveInitialize(from: journal, count: count)
+        journal.deallocate()
+        journal = grown
+        journalCapacity *= 2
+    }
+
+    deinit {
+        records.deallocate()
+        keys.buckets.deallocate()
+        journal.deallocate()
+        pendingAges.deallocate()
+    }
+
+    /// Bytes held by the buffers.
+    var byteCount: Int {
+        capacity * MemoryLayout<LRUSlotRecord>.stride + (keys.mask + 1) * MemoryLayout<UInt64>.stride
+            + journalCapacity * MemoryLayout<LRUJournalEntry>.stride
+            + LRUCache.pendingEvictionAgeLimit * MemoryLayout<Int>.stride
+    }
 }
