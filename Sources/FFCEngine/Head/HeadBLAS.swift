@@ -1,12 +1,9 @@
 // Head: the FFC Dynamic Class Pool, its loss, and the full-FC / Partial-FC baselines.
-// This file is the only one in Head/ that talks to the OpenBLAS C API (row-major sgemm).
-import COpenBLAS
+// The row-major products the head needs, named by their shapes, over the engine's BLAS wrapper.
 
 public enum HeadBLAS {
-  /// The kernel family OpenBLAS chose (e.g. "Haswell", "Zen"). "Prescott" means its CPU
-  /// detection fell back to generic SSE3 kernels, about 3× slower here; set
-  /// `OPENBLAS_CORETYPE=Haswell` in the environment before starting the process.
-  public static var coreName: String { String(cString: openblas_get_corename()) }
+  /// The kernel family OpenBLAS runs (see `BLAS.coreName`).
+  public static var coreName: String { BLAS.coreName }
 
   /// C (m×n) = alpha · A · Bᵀ + beta · C, where A is m×k and B is n×k, all row-major and
   /// contiguous (`lda = ldb = k`, `ldc = n`).
@@ -15,9 +12,7 @@ public enum HeadBLAS {
     beta: Float = 0, c: UnsafeMutablePointer<Float>
   ) {
     guard m > 0, n > 0, k > 0 else { return }
-    cblas_sgemm(
-      CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), alpha, a, Int32(k), b,
-      Int32(k), beta, c, Int32(n))
+    BLAS.sgemm(transB: true, m: m, n: n, k: k, alpha: alpha, a: a, lda: k, b: b, ldb: k, beta: beta, c: c, ldc: n)
   }
 
   /// C (m×n) = alpha · A · B + beta · C, where A is m×k and B is k×n, row-major, contiguous.
@@ -30,10 +25,7 @@ public enum HeadBLAS {
       if beta == 0 { c.update(repeating: 0, count: m * n) }
       return
     }
-    cblas_sgemm(
-      CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), alpha, a, Int32(k),
-      b,
-      Int32(n), beta, c, Int32(n))
+    BLAS.sgemm(m: m, n: n, k: k, alpha: alpha, a: a, lda: k, b: b, ldb: n, beta: beta, c: c, ldc: n)
   }
 
   /// C (m×n) = alpha · Aᵀ · B + beta · C, where A is k×m and B is k×n, row-major, contiguous.
@@ -42,8 +34,6 @@ public enum HeadBLAS {
     beta: Float = 0, c: UnsafeMutablePointer<Float>
   ) {
     guard m > 0, n > 0, k > 0 else { return }
-    cblas_sgemm(
-      CblasRowMajor, CblasTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), alpha, a, Int32(m), b,
-      Int32(n), beta, c, Int32(n))
+    BLAS.sgemm(transA: true, m: m, n: n, k: k, alpha: alpha, a: a, lda: m, b: b, ldb: n, beta: beta, c: c, ldc: n)
   }
 }
