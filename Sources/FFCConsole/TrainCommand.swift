@@ -61,6 +61,20 @@ struct Train: ParsableCommand {
         }
     }
 
+    /// `value` as one of a flag's allowed values, or an error naming the flag and the choices.
+    static func choice<T: RawRepresentable>(_ value: String, flag: String, expected: String) throws -> T
+    where T.RawValue == String {
+        guard let v = T(rawValue: value) else { throw ValidationError("\(flag) \(value): expected one of \(expected)") }
+        return v
+    }
+
+    static func choice(_ value: String, flag: String, expected: String) throws -> String {
+        guard expected.components(separatedBy: ", ").contains(value) else {
+            throw ValidationError("\(flag) \(value): expected one of \(expected)")
+        }
+        return value
+    }
+
     /// Defaults, then the run's saved config when resuming, then `--config`, then flags.
     func resolvedConfig() throws -> TrainingConfig {
         var c = TrainingConfig()
@@ -72,20 +86,12 @@ struct Train: ParsableCommand {
         if let v = queueSize { c.queueSize = v }
         if let v = batchSize { c.batchSize = v }
         if let v = alpha { c.alpha = v }
-        if let v = lossType {
-            guard let t = TrainingConfig.LossType(rawValue: v) else {
-                throw ValidationError("--loss-type \(v): expected one of AM, Arc, SV")
-            }
-            c.lossType = t
-        }
+        if let v = lossType { c.lossType = try Self.choice(v, flag: "--loss-type", expected: "AM, Arc, SV") }
         if let v = margin { c.margin = v }
         if let v = scale { c.scale = v }
         if let v = featDim { c.featDim = v }
         if let v = netType {
-            guard Backbone.names.contains(v) else {
-                throw ValidationError("--net-type \(v): expected one of \(Backbone.names.joined(separator: ", "))")
-            }
-            c.netType = v
+            c.netType = try Self.choice(v, flag: "--net-type", expected: Backbone.names.joined(separator: ", "))
         }
         if let v = inputSize { c.inputSize = v }
         if let v = lr { c.lr = v }
@@ -101,12 +107,7 @@ struct Train: ParsableCommand {
         if let v = warmup { c.warmup = v }
         if let v = seed { c.seed = v }
         if let v = maxSteps { c.maxSteps = v }
-        if let v = head {
-            guard let h = TrainingConfig.HeadKind(rawValue: v) else {
-                throw ValidationError("--head \(v): expected ffc, fc or pfc")
-            }
-            c.head = h
-        }
+        if let v = head { c.head = try Self.choice(v, flag: "--head", expected: "ffc, fc, pfc") }
         if let v = pfcSampleRate { c.pfcSampleRate = v }
         if let v = checkpointEvery { c.checkpointEvery = v }
         if let v = checkpointKeep { c.checkpointKeep = v }
