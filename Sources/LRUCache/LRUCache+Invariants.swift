@@ -15,7 +15,9 @@ extension LRUCache {
                 let record = records[Int(slot)]
                 precondition(record.prev == previous, "slot \(slot) has a wrong prev link")
                 precondition(record.key >= 0, "listed slot \(slot) holds no key")
-                precondition(keys.slot(of: record.key) == slot, "key \(record.key) is not found at slot \(slot)")
+                precondition(
+                    keys.slot(of: record.key, records: records) == slot,
+                    "key \(record.key) is not found at slot \(slot)")
                 listed += 1
                 previous = slot
                 slot = record.next
@@ -23,12 +25,21 @@ extension LRUCache {
             precondition(tail == previous, "tail \(tail) is not the last listed slot \(previous)")
             precondition(listed == count, "list holds \(listed) keys, count is \(count)")
             var filed = 0
-            for bucket in 0...keys.mask where keys.buckets[bucket] != LRUKeyTable.empty {
+            keys.forEachSlot { held in
                 filed += 1
-                let held = LRUKeyTable.slot(of: keys.buckets[bucket])
-                precondition(seen[Int(held)], "table bucket \(bucket) names free slot \(held)")
+                precondition(seen[Int(held)], "table entry names free slot \(held)")
             }
             precondition(filed == count, "table holds \(filed) keys, count is \(count)")
+            for group in 0..<keys.groupCount {
+                let count = Int(keys.word(group, LRUKeyTable.controlLane) & LRUKeyTable.countMask)
+                for lane in 0..<LRUKeyTable.entriesPerGroup {
+                    precondition((keys.word(group, lane) != 0) == (lane < count), "group \(group) is not packed")
+                }
+            }
+            for (group, expected) in keys.expectedControlWords(records: records).enumerated() {
+                let stored = keys.word(group, LRUKeyTable.controlLane)
+                precondition(stored == expected, "group \(group) control word \(stored), expected \(expected)")
+            }
             var free = freeHead
             var freeCount = 0
             while free >= 0 {

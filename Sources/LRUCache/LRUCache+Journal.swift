@@ -58,7 +58,7 @@ extension LRUCache {
             }
         case .insert:
             counters.inserts -= 1
-            keys.remove(records[Int(slot)].key)
+            keys.remove(records[Int(slot)].key, slot: slot)
             unlink(slot)
             count -= 1
             records[Int(slot)] = .free
@@ -72,7 +72,7 @@ extension LRUCache {
             if entry.ageIndex >= 0 && pendingAgeCount == Int(entry.ageIndex) + 1 {
                 pendingAgeCount -= 1
             }
-            keys.remove(record.key)
+            keys.remove(record.key, slot: slot)
             keys.insert(entry.other, slot: slot)
             records[Int(slot)].key = entry.other
             records[Int(slot)].touch = entry.previousTouch

@@ -25,7 +25,7 @@ extension LRUCache {
             let slot = tail
             let victim = old.records[Int(slot)]
             _ = recordEviction(age: Self.age(at: now, since: victim.touch))
-            old.keys.remove(victim.key)
+            old.keys.remove(victim.key, slot: slot)
             unlink(slot)
             old.records[Int(slot)] = .free
             count -= 1

@@ -66,12 +66,12 @@ extension LRUCache {
             }
             guard records[pair.slot].key < 0 else { throw .duplicateSlot(slot: pair.slot, index: index) }
             let key = Int32(pair.key)
-            let bucket = keys.bucket(of: key)
-            guard keys.buckets[bucket] == LRUKeyTable.empty else {
+            let probe = keys.probe(key)
+            guard keys.slot(of: key, probe, records: records) < 0 else {
                 throw .duplicateKey(key: pair.key, index: index)
             }
             let slot = Int32(pair.slot)
-            keys.buckets[bucket] = LRUKeyTable.entry(key, slot: slot)
+            keys.insert(probe, slot: slot)
             records[pair.slot].key = key
             records[pair.slot].touch = touch
             pushBack(slot)

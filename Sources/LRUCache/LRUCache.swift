@@ -93,7 +93,7 @@ public struct LRUCache: @unchecked Sendable {
     /// - Complexity: O(1) expected.
     public func view(_ key: Int) -> Int? {
         guard Self.keyRange.contains(key) else { return nil }
-        let slot = keys.slot(of: Int32(truncatingIfNeeded: key))
+        let slot = keys.slot(of: Int32(truncatingIfNeeded: key), records: records)
         return slot < 0 ? nil : Int(slot)
     }
 
@@ -148,27 +148,27 @@ public struct LRUCache: @unchecked Sendable {
         precondition(Self.keyRange.contains(key), "LRU key \(key) is outside \(Self.keyRange)")
         makeStorageUnique()
         let key32 = Int32(truncatingIfNeeded: key)
-        clock += 1
+        clock &+= 1
         let touch = UInt32(truncatingIfNeeded: step ?? clock)
-        let bucket = keys.bucket(of: key32)
-        let entry = keys.buckets[bucket]
-        if entry != LRUKeyTable.empty {
-            let slot = LRUKeyTable.slot(of: entry)
+        let probe = keys.probe(key32)
+        let found = keys.slot(of: key32, probe, records: records)
+        if found >= 0 {
+            let slot = found
             if journaled {
                 let record = records[Int(slot)]
                 appendJournal(.init(kind: .hit, slot: slot, other: record.prev, previousTouch: record.touch))
             }
             records[Int(slot)].touch = touch
             moveToFront(slot)
-            counters.hits += 1
+            counters.hits &+= 1
             return Int(slot)
         }
-        counters.inserts += 1
+        counters.inserts &+= 1
         if freeHead >= 0 {
             let slot = freeHead
             freeHead = records[Int(slot)].next
-            count += 1
-            keys.buckets[bucket] = LRUKeyTable.entry(key32, slot: slot)
+            count &+= 1
+            keys.insert(probe, slot: slot)
             records[Int(slot)].key = key32
             records[Int(slot)].touch = touch
             pushFront(slot)
@@ -178,8 +178,8 @@ public struct LRUCache: @unchecked Sendable {
         let slot = tail
         let victim = records[Int(slot)]
         let ageIndex = recordEviction(age: Self.age(at: touch, since: victim.touch))
-        let hole = keys.remove(victim.key)
-        keys.insert(key32, slot: slot, probeEnd: bucket, hole: hole)
+        keys.remove(keys.probe(victim.key), slot: slot)
+        keys.insert(probe, slot: slot)
         records[Int(slot)].key = key32
         records[Int(slot)].touch = touch
         moveToFront(slot)
@@ -200,12 +200,12 @@ public struct LRUCache: @unchecked Sendable {
     /// Counts an eviction; returns where its age went in the pending buffer, or -1 if it was full.
     @inline(__always)
     mutating func recordEviction(age: Int) -> Int32 {
-        counters.evictions += 1
-        counters.evictionAgeSum += age
+        counters.evictions &+= 1
+        counters.evictionAgeSum &+= age
         guard pendingAgeCount < Self.pendingEvictionAgeLimit else { return -1 }
         pendingAges[pendingAgeCount] = age
-        pendingAgeCount += 1
-        return Int32(pendingAgeCount - 1)
+        pendingAgeCount &+= 1
+        return Int32(truncatingIfNeeded: pendingAgeCount &- 1)
     }
 
     /// Records an undo entry; the storage must be uniquely referenced.
