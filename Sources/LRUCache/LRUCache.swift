@@ -187,7 +187,18 @@ public struct LRUCache: @unchecked Sendable {
             appendJournal(
                 .init(kind: .evict, slot: slot, other: victim.key, previousTouch: victim.touch, ageIndex: ageIndex))
         }
+        prefetchNextVictim()
         return Int(slot)
+    }
+
+    /// Requests the lines the next eviction reads: the new least recent key's table group,
+    /// and the record two cache lines past it (slots tend to be reused in ascending runs, so the
+    /// records further along the recency list usually lie just after it).
+    @inline(__always)
+    func prefetchNextVictim() {
+        let next = Int(tail)
+        prefetchForWriting(keys.groups + keys.probe(records[next].key).home &* LRUKeyTable.groupBytes)
+        prefetchForWriting(records + min(next &+ 8, capacity &- 1))
     }
 
     /// Steps or operations from `since` to `now`, both truncated to 32 bits: exact while the

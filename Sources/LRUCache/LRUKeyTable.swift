@@ -32,6 +32,8 @@ struct LRUKeyTable {
     /// Control word: entry count in the low bits, overflow count above.
     static let countMask: UInt32 = 0xF
     static let overflowUnit: UInt32 = 0x10
+    /// Lane number + 1 of each lane.
+    static let laneOrdinals = Group(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
     /// An overflow count this high stays (lookups then always go on to the next group).
     static let overflowSaturated: UInt32 = 0x7FFF_FFF0
 
@@ -190,11 +192,12 @@ struct LRUKeyTable {
         var index = probe.home
         for _ in 0..<groupCount {
             let group = group(index)
-            let found = group .== entry
+            // The entry is unique, so the OR of the matching lanes' ordinals is its lane + 1.
+            let ordinal = Self.orAcross(Group(repeating: 0).replacing(with: Self.laneOrdinals, where: group .== entry))
             let control = group[Self.controlLane]
-            if Self.orAcross(Group(repeating: 0).replacing(with: group, where: found)) != 0 {
+            if ordinal != 0 {
                 let last = Int(control & Self.countMask) &- 1
-                setGroup(index, group.replacing(with: Group(repeating: word(index, last)), where: found))
+                setWord(index, Int(ordinal) &- 1, word(index, last))
                 setWord(index, last, 0)
                 setWord(index, Self.controlLane, control &- 1)
                 return
