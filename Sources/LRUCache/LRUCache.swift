@@ -8,7 +8,7 @@
 /// A least-recently-used map from integer identity keys to slots `0..<capacity`.
 ///
 /// Keys must lie in `LRUCache.keyRange` (0 ... 2³¹−1): they are stored as Int32 to keep memory
-/// near 30 bytes per entry (`bytesPerEntry`). A free slot is handed out smallest first.
+/// near 24 bytes per entry (`bytesPerEntry`). A free slot is handed out smallest first.
 ///
 /// Journal: `tryGet` records what it did so `rollback` can undo it exactly (keys, slots, recency
 /// order, free slots, last-touch times, counters). Any unjournaled change (`get`, `resize`)
@@ -20,7 +20,7 @@
 public struct LRUCache: @unchecked Sendable {
     /// Keys the cache can hold.
     public static let keyRange: ClosedRange<Int> = 0...Int(Int32.max)
-    /// Largest capacity (slot indices are Int32 and the table doubles past 1.5 × capacity).
+    /// Largest capacity (slot indices are Int32, and a table entry keeps at least one fingerprint bit).
     public static let maximumCapacity = 1 << 30
     /// Eviction ages kept for `takeEvictionAges()` between two calls; later ones only count in `counters`.
     public static let pendingEvictionAgeLimit = 4096
