@@ -32,8 +32,10 @@ struct LRUKeyTable {
     /// Control word: entry count in the low bits, overflow count above.
     static let countMask: UInt32 = 0xF
     static let overflowUnit: UInt32 = 0x10
-    /// Lane number + 1 of each lane.
-    static let laneOrdinals = Group(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
+    /// Lane number + 1 of each lane (computed, not stored: a stored static would be a lazily
+    /// initialised global, checked on every use).
+    @inline(__always)
+    static var laneOrdinals: Group { Group(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16) }
     /// An overflow count this high stays (lookups then always go on to the next group).
     static let overflowSaturated: UInt32 = 0x7FFF_FFF0
 
