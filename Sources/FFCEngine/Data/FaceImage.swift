@@ -39,13 +39,21 @@ public struct FaceImage: Sendable {
     public var floatsPerImage: Int { height * width * 3 }
 
     /// Decodes a Datum record into `out` (H·W·3 floats, BGR), mirrored left–right when `flip`.
-    /// `scratch` is reused between calls to avoid allocation.
+    /// A JPEG of the input size (or larger, with centre-crop) is decoded straight into `out`;
+    /// anything else (PNG, resize) goes through RGB pixels in `scratch`, which is reused
+    /// between calls to avoid allocation. Both give the same floats.
     public func load(
         record: UnsafeRawBufferPointer, flip: Bool, into out: UnsafeMutableBufferPointer<Float>,
         scratch: inout [UInt8]
     ) throws {
         let datum = try Datum.parse(record)
         let image = UnsafeRawBufferPointer(rebasing: record[datum.image])
+        precondition(out.count >= floatsPerImage)
+        if try ImageCodec.decodeNormalisedBGR(
+            image, width: width, height: height, crop: fit == .centreCrop, flip: flip, into: out)
+        {
+            return
+        }
         let (w, h) = try ImageCodec.decodeRGB(image, into: &scratch)
         try scratch.withUnsafeBufferPointer { rgb in
             try fitAndNormalise(rgb: rgb, width: w, height: h, flip: flip, into: out)

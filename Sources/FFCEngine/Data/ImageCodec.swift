@@ -1,6 +1,7 @@
 // Data/ImageCodec: the only file that talks to the CJPEG codecs (libjpeg-turbo, libpng).
 // Decoding yields RGB (grey replicated); encoding takes RGB. Which channel order the network
-// sees is decided in FaceImage (BGR, as the original FFC's cv2.imdecode gives).
+// sees is decided in FaceImage (BGR, as the original FFC's cv2.imdecode gives); the loaders'
+// fast path decodes a JPEG straight into that layout. Each thread reuses one decompressor.
 import CJPEG
 
 /// An image that could not be decoded or encoded, with the codec's message.
@@ -47,6 +48,29 @@ public enum ImageCodec {
         if pixels.count < width * height * 3 { pixels = [UInt8](repeating: 0, count: width * height * 3) }
         if attempt() != 0 { throw ImageCodecError(message: message(err)) }
         return (Int(w), Int(h))
+    }
+
+    /// Decodes a JPEG straight into normalised BGR floats `(v − 127.5) / 128`, HWC: the
+    /// centred `width`×`height` window (the whole image when the sizes match; a larger image
+    /// only when `crop`), mirrored left–right when `flip`. One pass over the decoded scanlines,
+    /// no intermediate image. Returns false, writing nothing, when this path does not apply
+    /// (not a JPEG, or a size it cannot fit): decode with `decodeRGB` then.
+    public static func decodeNormalisedBGR(
+        _ bytes: UnsafeRawBufferPointer, width: Int, height: Int, crop: Bool, flip: Bool,
+        into out: UnsafeMutableBufferPointer<Float>
+    ) throws(ImageCodecError) -> Bool {
+        precondition(out.count >= width * height * 3)
+        var w: Int32 = 0
+        var h: Int32 = 0
+        // The message buffer lives on the stack: this runs once per training image.
+        return try withUnsafeTemporaryAllocation(of: CChar.self, capacity: 200) { err throws(ImageCodecError) in
+            err[0] = 0
+            let code = ffc_jpeg_decode_normalised_bgr(
+                bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, Int32(width), Int32(height),
+                crop ? 1 : 0, flip ? 1 : 0, out.baseAddress, &w, &h, err.baseAddress, err.count)
+            if code < 0 { throw ImageCodecError(message: String(cString: err.baseAddress!)) }
+            return code == 0
+        }
     }
 
     /// Encodes interleaved RGB (channels 3) or grey (channels 1) pixels as JPEG.

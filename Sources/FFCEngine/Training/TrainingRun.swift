@@ -205,14 +205,15 @@ public final class TrainingRun: ConsoleSource {
         }
     }
 
-    /// The plain progress line of headless runs and `train.log`.
+    /// The plain progress line of headless runs and `train.log`. "data wait" is the share of
+    /// the last step's wall time the trainer spent waiting on both loaders.
     public static func progressLine(_ r: StepRecord, totalSteps: Int, epochs: Int, eta: Double) -> String {
         String(
             format:
-                "step %d/%d epoch %d/%d loss %.4f (margin %.4f, outlier %.4f) hit pair %.0f%% inst %.0f%% pool %d/%d lr %.4g %.0f img/s eta %@ rss %d MB",
+                "step %d/%d epoch %d/%d loss %.4f (margin %.4f, outlier %.4f) hit pair %.0f%% inst %.0f%% pool %d/%d lr %.4g %.0f img/s data wait %.1f%% eta %@ rss %d MB",
             r.step, totalSteps, r.epoch + 1, epochs, r.loss, r.lossMargin, r.lossOutlier, 100 * r.hitRatePair,
             100 * r.hitRateInstance, r.poolOccupancy, r.poolCapacity, r.lr, r.probeImagesPerSecond,
-            formatDuration(eta), r.residentBytes >> 20)
+            100 * r.loaders.reduce(0) { $0 + $1.trainerWaitShare }, formatDuration(eta), r.residentBytes >> 20)
     }
 
     public static func formatDuration(_ seconds: Double) -> String {
