@@ -215,6 +215,8 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
         if !(lr > 0) { throw fail("LR", lr, "must be > 0") }
         if epochs <= 0 { throw fail("epochs", epochs, "must be > 0") }
         if warmup < 0 || warmup > epochs { throw fail("warmup", warmup, "must be in 0…epochs (\(epochs))") }
+        if patience < 0 { throw fail("patience", patience, "must be ≥ 0") }
+        if !(lrMin >= 0) { throw fail("LR_min", lrMin, "must be ≥ 0") }
         if milestones != milestones.sorted() { throw fail("milestones", milestones, "must be increasing") }
         if !gammas.isEmpty && gammas.count != milestones.count && gammas.count != 1 {
             throw fail("gammas", gammas, "needs one entry per milestone (\(milestones.count)) or a single one")
