@@ -43,7 +43,8 @@ struct BenchMemory: ParsableCommand {
     }
 
     func run() throws {
-        let uptime = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?
+        let uptime =
+            (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?
             .split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
         try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true)
         let runDir = workDir + "/run-" + Train.timestamp()
@@ -112,14 +113,20 @@ struct BenchMemory: ParsableCommand {
                 note: head == "ffc"
                     ? "\(q) slots × \(snapshot.poolBytesPerSlot) bytes (\(String(format: "%.2f", 100 * Double(q) / Double(identityCount)))% of identities)"
                     : "the \(head) head has no pool"),
-            Row(measure: "rss after setup", step: 0, bytes: afterSetup, bytesPerMillionIdentities: nil, note: "nets, head, loaders"),
+            Row(
+                measure: "rss after setup", step: 0, bytes: afterSetup, bytesPerMillionIdentities: nil,
+                note: "nets, head, loaders"),
         ]
         for at in [100, 1000] where at < last.step {
             if let r = records.first(where: { $0.step == at }) {
-                rows.append(Row(measure: "rss", step: at, bytes: r.residentBytes, bytesPerMillionIdentities: nil, note: ""))
+                rows.append(
+                    Row(measure: "rss", step: at, bytes: r.residentBytes, bytesPerMillionIdentities: nil, note: ""))
             }
         }
-        rows.append(Row(measure: "rss at end", step: last.step, bytes: last.residentBytes, bytesPerMillionIdentities: nil, note: ""))
+        rows.append(
+            Row(
+                measure: "rss at end", step: last.step, bytes: last.residentBytes, bytesPerMillionIdentities: nil,
+                note: ""))
         let reference = records.first(where: { $0.step == 100 }) ?? records.first!
         let growth = Double(last.residentBytes - reference.residentBytes) / Double(max(1, reference.residentBytes))
         let peak = records.map(\.residentBytes).max() ?? 0

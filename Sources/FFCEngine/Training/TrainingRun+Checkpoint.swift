@@ -70,9 +70,12 @@ extension TrainingRun {
         if trainer.plateau != nil {
             guard let text = file.metadata[plateauKey],
                 let state = try? decoder.decode(PlateauState.self, from: Data(text.utf8))
-            else { throw CheckpointError.incompatible(path: path, reason: "ReduceLROnPlateau state missing from metadata") }
+            else {
+                throw CheckpointError.incompatible(path: path, reason: "ReduceLROnPlateau state missing from metadata")
+            }
             trainer.plateau?.restore(
-                history: state.history.map(Float.init(bitPattern:)), epochLossSum: Double(bitPattern: state.epochLossSum),
+                history: state.history.map(Float.init(bitPattern:)),
+                epochLossSum: Double(bitPattern: state.epochLossSum),
                 epochLossCount: state.epochLossCount)
         }
         trainer.step = step

@@ -38,7 +38,9 @@ import Testing
         for epochLoss in [5.0, 4, 4, 4, 4, 4, 4, 4] {
             for _ in 0..<4 {
                 step += 1
-                if let r = schedule.record(loss: epochLoss, completedSteps: step) { reductions.append((step, r.from, r.to)) }
+                if let r = schedule.record(loss: epochLoss, completedSteps: step) {
+                    reductions.append((step, r.from, r.to))
+                }
             }
         }
         #expect(reductions.map(\.0) == [16, 24, 32])
