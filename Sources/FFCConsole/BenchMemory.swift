@@ -2,8 +2,11 @@
 // `TrainingRun` as `ffc train --headless`) for N steps on a given database, or on one
 // synthesised for the purpose and deleted afterwards, and reads the resident set size the
 // trainer recorded at every step from its metrics stream: at step 100, at step 1000 and at the
-// end. Also measured: what opening the database's identity index adds to RSS, and the class
-// pool's bytes (slots × bytes per slot, LRU included), per million identities.
+// end — and, sampled from /proc/self/status as the run passes those steps, how much of it is
+// anonymous (heap: nets, head, index, buffers) and how much file-backed (pages of the
+// memory-mapped LMDB the loaders touched, which the kernel can drop). Also measured: what
+// opening the database's identity index adds to anonymous memory, and the class pool's bytes
+// (slots × bytes per slot, LRU included), per million identities.
 import ArgumentParser
 import FFCEngine
 import Foundation
@@ -34,6 +37,20 @@ struct BenchMemory: ParsableCommand {
         var bytes: Int
         var bytesPerMillionIdentities: Double?
         var note: String
+        var anonBytes: Int?
+        var fileBytes: Int?
+    }
+
+    /// (RssAnon, RssFile) of this process in bytes, from /proc/self/status; zeros without /proc.
+    static func residentSplit() -> (anon: Int, file: Int) {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return (0, 0) }
+        func field(_ name: String) -> Int {
+            guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }),
+                let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+            else { return 0 }
+            return kb * 1024
+        }
+        return (field("RssAnon"), field("RssFile"))
     }
 
     func validate() throws {
@@ -76,10 +93,11 @@ struct BenchMemory: ParsableCommand {
         }
 
         // What the identity index costs: RSS before and after opening the database alone.
-        let beforeOpen = ResidentMemory.bytes()
-        let (identityCount, imageCount, indexBytes): (Int, Int, Int) = try {
+        let beforeOpen = Self.residentSplit()
+        let (identityCount, imageCount, indexBytes, indexFileBytes): (Int, Int, Int, Int) = try {
             let opened = try FaceDatabase.open(paths: [database])
-            return (opened.identityCount, opened.imageCount, ResidentMemory.bytes() - beforeOpen)
+            let after = Self.residentSplit()
+            return (opened.identityCount, opened.imageCount, after.anon - beforeOpen.anon, after.file - beforeOpen.file)
         }()
         let perMillion = 1e6 / Double(identityCount)
 
@@ -94,8 +112,16 @@ struct BenchMemory: ParsableCommand {
         let started = Date()
         let run = try TrainingRun(config: config, makeHead: Trainer.makeHead, echo: !json)
         let afterSetup = ResidentMemory.bytes()
+        let setupSplit = Self.residentSplit()
+        var splits: [Int: (anon: Int, file: Int)] = [:]
         run.start()
+        while !run.snapshot().finished {
+            let step = run.snapshot().step
+            for at in [100, 1000] where step >= at && splits[at] == nil { splits[at] = Self.residentSplit() }
+            usleep(5000)
+        }
         run.wait()
+        let endSplit = Self.residentSplit()
         let seconds = Date().timeIntervalSince(started)
         let records = try MetricsStreamContents.read(path: run.directory.metricsPath).steps
         guard let last = records.last else { throw ValidationError("the run recorded no steps") }
@@ -106,7 +132,9 @@ struct BenchMemory: ParsableCommand {
             Row(
                 measure: "identity index", step: nil, bytes: indexBytes,
                 bytesPerMillionIdentities: Double(indexBytes) * perMillion,
-                note: "RSS added by opening \(identityCount) identities, \(imageCount) images"),
+                note:
+                    "anonymous RSS added by opening \(identityCount) identities, \(imageCount) images (+\(indexFileBytes >> 20) MiB of mapped file pages)"
+            ),
             Row(
                 measure: "class pool + LRU", step: nil, bytes: head == "ffc" ? poolBytes : 0,
                 bytesPerMillionIdentities: head == "ffc" ? Double(poolBytes) * perMillion : nil,
@@ -115,18 +143,20 @@ struct BenchMemory: ParsableCommand {
                     : "the \(head) head has no pool"),
             Row(
                 measure: "rss after setup", step: 0, bytes: afterSetup, bytesPerMillionIdentities: nil,
-                note: "nets, head, loaders"),
+                note: "nets, head, loaders", anonBytes: setupSplit.anon, fileBytes: setupSplit.file),
         ]
         for at in [100, 1000] where at < last.step {
             if let r = records.first(where: { $0.step == at }) {
                 rows.append(
-                    Row(measure: "rss", step: at, bytes: r.residentBytes, bytesPerMillionIdentities: nil, note: ""))
+                    Row(
+                        measure: "rss", step: at, bytes: r.residentBytes, bytesPerMillionIdentities: nil, note: "",
+                        anonBytes: splits[at]?.anon, fileBytes: splits[at]?.file))
             }
         }
         rows.append(
             Row(
                 measure: "rss at end", step: last.step, bytes: last.residentBytes, bytesPerMillionIdentities: nil,
-                note: ""))
+                note: "", anonBytes: endSplit.anon, fileBytes: endSplit.file))
         let reference = records.first(where: { $0.step == 100 }) ?? records.first!
         let growth = Double(last.residentBytes - reference.residentBytes) / Double(max(1, reference.residentBytes))
         let peak = records.map(\.residentBytes).max() ?? 0
@@ -147,11 +177,14 @@ struct BenchMemory: ParsableCommand {
         print(
             "ffc bench memory: \(head), tiny-\(featDim)@\(size), B=\(batchSize), \(identityCount) identities, \(imageCount) images"
         )
-        print(pad("measure", 18) + pad("step", 7) + pad("MiB", 10) + pad("MiB / 1M ids", 14) + "note")
+        print(
+            pad("measure", 18) + pad("step", 7) + pad("MiB", 10) + pad("anon MiB", 10) + pad("file MiB", 10)
+                + pad("MiB / 1M ids", 14) + "note")
+        func mib(_ bytes: Int?) -> String { bytes.map { String(format: "%.1f", Double($0) / 1_048_576) } ?? "-" }
         for row in rows {
             print(
                 pad(row.measure, 18) + pad(row.step.map(String.init) ?? "-", 7)
-                    + pad(String(format: "%.1f", Double(row.bytes) / 1_048_576), 10)
+                    + pad(mib(row.bytes), 10) + pad(mib(row.anonBytes), 10) + pad(mib(row.fileBytes), 10)
                     + pad(row.bytesPerMillionIdentities.map { String(format: "%.1f", $0 / 1_048_576) } ?? "-", 14)
                     + row.note)
         }
