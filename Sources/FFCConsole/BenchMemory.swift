@@ -2,7 +2,7 @@
 // `TrainingRun` as `ffc train --headless`) for N steps on a given database, or on one
 // synthesised for the purpose and deleted afterwards, and reads the resident set size the
 // trainer recorded at every step from its metrics stream: at step 100, at step 1000 and at the
-// end — and, sampled from /proc/self/status as the run passes those steps, how much of it is
+// end (and every 1000 steps of a longer run) — and, sampled from /proc/self/status as the run passes those steps, how much of it is
 // anonymous (heap: nets, head, index, buffers) and how much file-backed (pages of the
 // memory-mapped LMDB the loaders touched, which the kernel can drop). Also measured: what
 // opening the database's identity index adds to anonymous memory, and the class pool's bytes
@@ -114,10 +114,12 @@ struct BenchMemory: ParsableCommand {
         let afterSetup = ResidentMemory.bytes()
         let setupSplit = Self.residentSplit()
         var splits: [Int: (anon: Int, file: Int)] = [:]
+        // Step 100, step 1000, then every 1000 steps.
+        let sampleSteps = [100] + Array(stride(from: 1000, to: steps, by: 1000))
         run.start()
         while !run.snapshot().finished {
             let step = run.snapshot().step
-            for at in [100, 1000] where step >= at && splits[at] == nil { splits[at] = Self.residentSplit() }
+            for at in sampleSteps where step >= at && splits[at] == nil { splits[at] = Self.residentSplit() }
             usleep(5000)
         }
         run.wait()
@@ -145,7 +147,7 @@ struct BenchMemory: ParsableCommand {
                 measure: "rss after setup", step: 0, bytes: afterSetup, bytesPerMillionIdentities: nil,
                 note: "nets, head, loaders", anonBytes: setupSplit.anon, fileBytes: setupSplit.file),
         ]
-        for at in [100, 1000] where at < last.step {
+        for at in sampleSteps where at < last.step {
             if let r = records.first(where: { $0.step == at }) {
                 rows.append(
                     Row(
