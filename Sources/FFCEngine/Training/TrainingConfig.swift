@@ -196,7 +196,10 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
         }
         let stepsPerEpoch = b > 0 ? images / max(1, b * worldSize) : 0
         lines.append(
-            "\(images) images, \(stepsPerEpoch) steps/epoch, \(epochs) epochs, LR \(lr) \(scheduler.rawValue) milestones \(milestones) warmup \(warmup)"
+            "\(images) images, \(stepsPerEpoch) steps/epoch, \(epochs) epochs, LR \(lr) \(scheduler.rawValue) "
+                + (scheduler == .plateau
+                    ? "on each epoch's mean loss, patience \(patience), factor \(gammas.first ?? 0.1), LR_min \(lrMin)"
+                    : "milestones \(milestones)") + " warmup \(warmup)"
                 + (maxSteps > 0 ? ", stop after \(maxSteps) steps" : ""))
         return lines
     }

@@ -24,6 +24,8 @@ import Testing
         #expect(c.gammas == [0.5])
         #expect(c.lrMin == 0.02)
         try c.validate()
+        let summary = c.summaryLines(identities: 10, images: 100).joined(separator: "\n")
+        #expect(summary.contains("ReduceLROnPlateau on each epoch's mean loss, patience 1, factor 0.5, LR_min 0.02"))
     }
 
     /// Epochs of 4 steps; warm-up ramps over epoch 0, then the rate halves after two epochs
