@@ -97,7 +97,10 @@ import Testing
         let wholeByStep = Dictionary(wholeSteps.map { ($0.step, ($0.loss, $0.lr)) }, uniquingKeysWith: { _, b in b })
         #expect(resumedSteps.filter { $0.step > 31 }.count == 2)
         for r in resumedSteps where r.step > 31 {
-            #expect(wholeByStep[r.step]?.0 == r.loss, "step \(r.step)")
+            // Bit-equal when run alone; 1e-6 because other suites running in parallel may flip
+            // the process-wide BLAS thread count (ScoreGEMM), which reorders float sums.
+            let expected = wholeByStep[r.step]?.0 ?? .nan
+            #expect(abs(expected - r.loss) <= 1e-6 * abs(expected), "step \(r.step): \(r.loss) vs \(expected)")
             #expect(wholeByStep[r.step]?.1 == r.lr, "step \(r.step)")
         }
         #expect(wholeSteps.first { $0.step == 1 }?.lr == Double(Float(0.1) / 30))
