@@ -40,6 +40,7 @@ struct Bench: ParsableCommand {
             BenchHead.self,
             BenchEval.self,
             BenchConsole.self,
+            BenchMemory.self,
         ]
     )
 }

@@ -33,6 +33,12 @@ struct Train: ParsableCommand {
     @Option(help: "Epochs (an epoch is one pass of the instance loader).") var epochs: Int?
     @Option(help: "LR decay epochs, comma separated, e.g. 8,14,17.") var milestones: String?
     @Option(help: "Linear warm-up epochs.") var warmup: Int?
+    @Option(help: "LR schedule: multistep, cosine or ReduceLROnPlateau (on each epoch's mean loss).")
+    var scheduler: String?
+    @Option(help: "ReduceLROnPlateau: epochs without improvement tolerated before the LR falls.") var patience: Int?
+    @Option(help: "LR decay factor: multistep's gamma at every milestone, ReduceLROnPlateau's factor.")
+    var gamma: Double?
+    @Option(help: "Lowest LR: cosine's floor, ReduceLROnPlateau's minimum.") var lrMin: Double?
     @Option(help: "Seed of every random draw.") var seed: UInt64?
     @Option(help: "Run directory (default runs/run-YYYYMMDD-HHMMSS).") var runDir: String?
     @Option(help: "Stop after this many steps.") var maxSteps: Int?
@@ -104,6 +110,12 @@ struct Train: ParsableCommand {
             c.milestones = parts.map { $0! }
             c.gammas = c.milestones.isEmpty ? [] : [c.gammas.first ?? 0.1]
         }
+        if let v = gamma { c.gammas = [v] }
+        if let v = scheduler {
+            c.scheduler = try Self.choice(v, flag: "--scheduler", expected: "multistep, cosine, ReduceLROnPlateau")
+        }
+        if let v = patience { c.patience = v }
+        if let v = lrMin { c.lrMin = v }
         if let v = warmup { c.warmup = v }
         if let v = seed { c.seed = v }
         if let v = maxSteps { c.maxSteps = v }

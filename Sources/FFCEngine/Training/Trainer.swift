@@ -39,6 +39,8 @@ struct StepOutcome {
     var gradNorm: Double
     var learningRate: Float
     var updated: Bool
+    /// Set when ReduceLROnPlateau lowered the rate at the end of this step's epoch.
+    var plateauReduction: (from: Float, to: Float)?
 }
 
 public final class Trainer {
@@ -49,6 +51,8 @@ public final class Trainer {
     let head: TrainerHead
     let optimizer: SGD
     let schedule: LearningRateSchedule
+    /// The ReduceLROnPlateau state when the config asks for it (then `schedule` is unused).
+    var plateau: PlateauSchedule?
     let stepsPerEpoch: Int
     let totalSteps: Int
     private(set) var identityLoader: IdentityLoader
@@ -63,10 +67,6 @@ public final class Trainer {
     init(config: TrainingConfig, makeHead: HeadFactory) throws {
         try config.validate()
         guard !config.databases.isEmpty else { throw TrainerError.noDatabase }
-        if config.scheduler == .plateau {
-            throw TrainerError.unsupported(
-                key: "scheduler", value: config.scheduler.rawValue, reason: "use multistep or cosine with ffc train")
-        }
         if Set(config.gammas).count > 1 {
             throw TrainerError.unsupported(
                 key: "gammas", value: "\(config.gammas)", reason: "one decay factor for every milestone is supported")
@@ -92,6 +92,7 @@ public final class Trainer {
         let epochSteps = config.epochs * stepsPerEpoch
         totalSteps = config.maxSteps > 0 ? min(config.maxSteps, epochSteps) : epochSteps
         let warmupSteps = config.warmup * stepsPerEpoch
+        if config.scheduler == .plateau { plateau = PlateauSchedule(config: config, stepsPerEpoch: stepsPerEpoch) }
         switch config.scheduler {
         case .cosine:
             schedule = .cosine(
@@ -129,7 +130,9 @@ public final class Trainer {
     }
 
     var epoch: Int { step / max(1, stepsPerEpoch) }
-    var learningRate: Float { schedule.rate(step: step) * learningRateFactor }
+    /// The schedule's rate at `step`, before a live `set LR` factor.
+    func scheduledRate(step: Int) -> Float { plateau?.rate(step: step) ?? schedule.rate(step: step) }
+    var learningRate: Float { scheduledRate(step: step) * learningRateFactor }
 
     /// One step: see the file header. Skips the update (and says so) when the loss is not finite.
     func runStep() throws -> StepOutcome {
@@ -180,12 +183,14 @@ public final class Trainer {
             head.head.update(learningRate: rate)
         }
         step += 1
+        let reduction = plateau?.record(loss: loss, completedSteps: step)
         let ffc = output.ffc
         return StepOutcome(
             loss: loss, lossMargin: output.lossMargin, lossOutlier: output.lossOutlier,
             hitRatePair: ffc?.hitRatePair ?? 1, hitRateInstance: ffc?.hitRateInstance ?? 1,
             inserts: ffc?.inserts ?? 0, evictions: ffc?.evictions ?? 0, evictionAgeMean: ffc?.evictionAgeMean ?? 0,
-            dualShare: ffc?.dualShare ?? 0, gradNorm: gradNorm, learningRate: rate, updated: updated)
+            dualShare: ffc?.dualShare ?? 0, gradNorm: gradNorm, learningRate: rate, updated: updated,
+            plateauReduction: reduction)
     }
 
     /// (N, D) → N·D floats with every row scaled to unit length.

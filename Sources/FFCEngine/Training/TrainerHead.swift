@@ -1,6 +1,6 @@
-// Training: the trainer's view of the head — the step itself goes through `ClassificationHead`
-// (ffc, fc, pfc alike); pool control, inspection and checkpoint state exist only for FFC's
-// class pool, and fc/pfc refuse them with a reason.
+// Training: the trainer's view of the head — the step itself and the checkpoint state go
+// through `ClassificationHead` (ffc, fc, pfc alike); pool control and inspection exist only
+// for FFC's class pool, and fc/pfc refuse them with a reason.
 import Foundation
 
 /// Builds the head for a run (tests may substitute their own).
@@ -54,13 +54,23 @@ struct TrainerHead {
 
     func lookup(identity: Int, step: Int) -> PoolSlotInfo? { ffc?.pool.lookup(identity: identity, step: step) }
 
-    /// Checkpoint tensors (`head.pool.*`); fc/pfc keep their weights private, so they have none.
-    func stateDict() -> [String: NamedTensor] { ffc?.pool.exportState(prefix: Self.prefix) ?? [:] }
+    /// Checkpoint tensors: FFC's pool under `head.pool.*`; fc/pfc's weights, momentum and
+    /// sampler state under `head.fc.*`.
+    func stateDict() -> [String: NamedTensor] {
+        if let ffc { return ffc.pool.exportState(prefix: Self.prefix) }
+        return Dictionary(uniqueKeysWithValues: head.exportState().map { ("head." + $0.key, $0.value) })
+    }
 
     static let prefix = "head.pool."
 
     func load(_ file: SafeTensorsFile) throws {
-        guard let ffc else { throw TrainerError.noPool(head: head.name) }
+        guard let ffc else {
+            var own = SafeTensorsFile()
+            own.path = file.path
+            for (name, t) in file.tensors where name.hasPrefix("head.") { own[String(name.dropFirst(5))] = t }
+            try head.restoreState(from: own)
+            return
+        }
         let pool = ffc.pool
         ffc.pool = try ClassPool(
             restoring: file, prefix: Self.prefix, identityCount: pool.identityCount,

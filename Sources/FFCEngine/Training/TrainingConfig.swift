@@ -196,7 +196,10 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
         }
         let stepsPerEpoch = b > 0 ? images / max(1, b * worldSize) : 0
         lines.append(
-            "\(images) images, \(stepsPerEpoch) steps/epoch, \(epochs) epochs, LR \(lr) \(scheduler.rawValue) milestones \(milestones) warmup \(warmup)"
+            "\(images) images, \(stepsPerEpoch) steps/epoch, \(epochs) epochs, LR \(lr) \(scheduler.rawValue) "
+                + (scheduler == .plateau
+                    ? "on each epoch's mean loss, patience \(patience), factor \(gammas.first ?? 0.1), LR_min \(lrMin)"
+                    : "milestones \(milestones)") + " warmup \(warmup)"
                 + (maxSteps > 0 ? ", stop after \(maxSteps) steps" : ""))
         return lines
     }
@@ -215,6 +218,8 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
         if !(lr > 0) { throw fail("LR", lr, "must be > 0") }
         if epochs <= 0 { throw fail("epochs", epochs, "must be > 0") }
         if warmup < 0 || warmup > epochs { throw fail("warmup", warmup, "must be in 0…epochs (\(epochs))") }
+        if patience < 0 { throw fail("patience", patience, "must be ≥ 0") }
+        if !(lrMin >= 0) { throw fail("LR_min", lrMin, "must be ≥ 0") }
         if milestones != milestones.sorted() { throw fail("milestones", milestones, "must be increasing") }
         if !gammas.isEmpty && gammas.count != milestones.count && gammas.count != 1 {
             throw fail("gammas", gammas, "needs one entry per milestone (\(milestones.count)) or a single one")

@@ -1,12 +1,21 @@
 // Training: what a checkpoint holds and how a trainer is restored from one. Tensors:
 // `probe.*` and `gallery.*` (weights and batch-norm statistics), `optim.*` (momentum),
-// `head.pool.*` (banks, positions, LRU order, pool RNG). Metadata: step, config, LR factor, and both
-// loaders' cursors and seeds as JSON — so a resumed run draws the same batches.
+// `head.pool.*` (FFC: banks, positions, LRU order, pool RNG) or `head.fc.*` (fc/pfc: weights,
+// momentum, sampler RNG). Metadata: step, config, LR factor, and both
+// loaders' cursors and seeds as JSON (and ReduceLROnPlateau's epoch means) — so a resumed run
+// draws the same batches at the same rates.
 import Foundation
 
 extension TrainingRun {
     static let learningRateFactorKey = "lr_factor", identityLoaderKey = "identity_loader",
-        instanceLoaderKey = "instance_loader"
+        instanceLoaderKey = "instance_loader", plateauKey = "plateau"
+
+    /// ReduceLROnPlateau's state as bit patterns, so a resumed run's rates are exact.
+    struct PlateauState: Codable {
+        var history: [UInt32]
+        var epochLossSum: UInt64
+        var epochLossCount: Int
+    }
 
     static func checkpoint(of trainer: Trainer) -> SafeTensorsFile {
         var file = SafeTensorsFile()
@@ -21,6 +30,12 @@ extension TrainingRun {
             decoding: (try? encoder.encode(trainer.identityLoader.state)) ?? Data(), as: UTF8.self)
         file.metadata[instanceLoaderKey] = String(
             decoding: (try? encoder.encode(trainer.instanceLoader.state)) ?? Data(), as: UTF8.self)
+        if let plateau = trainer.plateau {
+            let state = PlateauState(
+                history: plateau.history.map(\.bitPattern), epochLossSum: plateau.epochLossSum.bitPattern,
+                epochLossCount: plateau.epochLossCount)
+            file.metadata[plateauKey] = String(decoding: (try? encoder.encode(state)) ?? Data(), as: UTF8.self)
+        }
         return file
     }
 
@@ -52,6 +67,17 @@ extension TrainingRun {
             let instance = try? decoder.decode(LoaderState.self, from: Data(instanceText.utf8))
         else { throw CheckpointError.incompatible(path: path, reason: "loader or LR state missing from metadata") }
         trainer.learningRateFactor = Float(bitPattern: factorBits)
+        if trainer.plateau != nil {
+            guard let text = file.metadata[plateauKey],
+                let state = try? decoder.decode(PlateauState.self, from: Data(text.utf8))
+            else {
+                throw CheckpointError.incompatible(path: path, reason: "ReduceLROnPlateau state missing from metadata")
+            }
+            trainer.plateau?.restore(
+                history: state.history.map(Float.init(bitPattern:)),
+                epochLossSum: Double(bitPattern: state.epochLossSum),
+                epochLossCount: state.epochLossCount)
+        }
         trainer.step = step
         try trainer.restoreLoaders(identity: identity, instance: instance)
     }

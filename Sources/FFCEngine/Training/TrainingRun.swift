@@ -155,6 +155,14 @@ public final class TrainingRun: ConsoleSource {
                     ))
             }
         }
+        if let reduction = outcome.plateauReduction {
+            record(
+                EventRecord(
+                    step: trainer.step, kind: .info,
+                    message:
+                        "ReduceLROnPlateau: LR \(reduction.from) → \(reduction.to) after epoch \(trainer.step / max(1, trainer.stepsPerEpoch)) (mean loss did not improve for \(config.patience + 1) epochs)"
+                ))
+        }
         var r = StepRecord()
         r.step = trainer.step
         r.epoch = trainer.epoch
@@ -252,7 +260,7 @@ public final class TrainingRun: ConsoleSource {
                 ))
         case .setLearningRate(let lr):
             guard lr > 0, lr.isFinite, lr <= 10 else { return .refused("LR must be in (0, 10]") }
-            let scheduled = trainer.schedule.rate(step: trainer.step)
+            let scheduled = trainer.scheduledRate(step: trainer.step)
             guard scheduled > 0 else { return .refused("the schedule's rate is 0 at this step") }
             trainer.learningRateFactor = Float(lr) / scheduled
             return .applied("LR \(lr) from step \(trainer.step); later decays apply from there")

@@ -81,9 +81,17 @@ enum TrainerFixture {
                 .first { $0.directory == run.directory }?.state == .finished)
     }
 
-    @Test func stopAndResumeGivesTheSameLossesAsAnUninterruptedRun() throws {
-        let whole = try TrainerFixture.losses(TrainerFixture.run(TrainerFixture.config("whole", steps: 10)))
-        let firstHalf = try TrainerFixture.run(TrainerFixture.config("half", steps: 5))
+    /// ffc restores its pool; fc and pfc their weight matrix, its momentum and pfc's sampler.
+    @Test(arguments: [TrainingConfig.HeadKind.ffc, .fc, .pfc])
+    func stopAndResumeGivesTheSameLossesAsAnUninterruptedRun(head: TrainingConfig.HeadKind) throws {
+        func config(_ name: String, steps: Int) -> TrainingConfig {
+            var c = TrainerFixture.config(name + "-" + head.rawValue, steps: steps)
+            c.head = head
+            c.pfcSampleRate = 0.5
+            return c
+        }
+        let whole = try TrainerFixture.losses(TrainerFixture.run(config("whole", steps: 10)))
+        let firstHalf = try TrainerFixture.run(config("half", steps: 5))
         var rest = firstHalf.config
         rest.maxSteps = 10
         let resumed = try TrainerFixture.run(rest, resume: "latest")
