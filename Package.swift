@@ -17,7 +17,7 @@ let package = Package(
         .target(name: "LRUCache"),
         .target(
             name: "FFCEngine",
-            dependencies: ["LRUCache", "CLMDB", "COpenBLAS", "CJPEG"]
+            dependencies: ["LRUCache", "CLMDB", "COpenBLAS", "CJPEG", "CScoreScan"]
         ),
         // The live console: layout, panels, themes, keys; only UI/Terminal.swift calls curses.
         .target(name: "FFCConsoleUI", dependencies: ["FFCEngine", "CNcurses"]),
@@ -29,6 +29,8 @@ let package = Package(
             name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         // A real C target: libjpeg reports errors by longjmp, which Swift cannot do.
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png")]),
+        // A real C target: identification's per-score scan in SIMD registers.
+        .target(name: "CScoreScan"),
 
         // Executables
         .executableTarget(

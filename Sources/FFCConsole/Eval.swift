@@ -311,7 +311,7 @@ struct EvalIdentify: ParsableCommand {
             probes: p.values, probeLabels: try readLabels(probeLabels), gallery: g.values,
             galleryLabels: try readLabels(galleryLabels), distractors: source, dim: p.dim,
             normalize: !noNormalize, blockRows: blockRows)
-        let seconds = r.gemmSeconds + r.scanSeconds + r.readSeconds
+        let seconds = r.seconds
         if json {
             try printJSON([
                 "probes": r.probeCount, "gallery": r.galleryCount, "distractors": r.distractorCount,

@@ -13,12 +13,19 @@
 //            method of the original MegaFace tools — and a threshold at a bin edge accepts the
 //            scores in that bin and above. For a target FAR the lowest edge whose impostor share
 //            is ≤ the target is used; targets are reported while impostors × FAR ≥ 1.
-// Candidates stream through in blocks of `blockRows`. Within a block, each worker thread takes
-// chunks of `probeChunk` probes, scores a chunk with a single-threaded sgemm (chunk × C × d) and
-// scans it at once while it is in cache, keeping each probe's best candidate and the
-// histograms. Memory is P×d + C×d + workers × probeChunk × C floats, however many distractors.
+// Candidates stream through in blocks of `blockRows`, two buffers deep: while the workers score
+// one block, one of them reads (and normalises) the next into the other buffer. A block is cut
+// into tasks of `probeChunk` probes × `tileColumns` candidates, handed out one at a time to one
+// worker per core; a task is one single-threaded sgemm into the worker's score tile, small
+// enough to stay in its L2 (OpenBLAS runs near its peak on such shapes, and well below it when
+// the output spills), and the scan of that tile right after: each probe's best candidate
+// (per worker, merged at the end) and the histogram counts (per worker, in 32-bit counters
+// folded into totals before they could overflow). Memory is P×d + 2·C×d floats plus per
+// worker a tile, 2 histograms and P best scores, however many distractors.
+import CScoreScan
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Where distractor embeddings come from, a block of rows at a time.
 public protocol DistractorSource {
@@ -100,8 +107,10 @@ public struct IdentificationResult: Sendable {
     public var genuineCount: Int
     public var impostorCount: Int
     public var tarAtFar: [IdentificationTAR]
-    /// Wall time scoring (split between sgemm and scans by the workers' measured shares), and
-    /// reading/normalising distractor blocks.
+    /// Wall time of the whole evaluation (normalising, reading, scoring, merging).
+    public var seconds: Double
+    /// Thread time summed over the workers: in sgemm, in the scans, and reading/normalising
+    /// candidate blocks (mostly overlapped with scoring).
     public var gemmSeconds: Double
     public var scanSeconds: Double
     public var readSeconds: Double
@@ -126,15 +135,18 @@ public enum IdentificationError: Error, CustomStringConvertible, Equatable {
 
 public enum Identification {
     public static let histogramBins = 1 << 16
-    /// Probes a worker scores and scans in one go (chunk × blockRows scores stay in cache).
+    /// Probes in one sgemm call.
     public static let probeChunk = 256
+    /// Candidates in one sgemm call; a probeChunk × tileColumns score tile is 512 KiB.
+    public static let tileColumns = 512
     public static let farTargets: [Double] = [1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6]
 
     /// Scores every probe against gallery ∪ distractors; see the file header for the protocol.
     /// `normalize` L2-normalises every row first (pass false for rows already of unit length).
     /// OpenBLAS runs single-threaded during the call (a process-wide setting, restored after):
     /// the workers run one sgemm each, so do not train on another thread at the same time.
-    /// - Complexity: O(P × (G + D) × d) time; O((P + blockRows) × d + workers × probeChunk × blockRows) memory.
+    /// - Complexity: O(P × (G + D) × d) time; O((P + blockRows) × d + workers × (P + 2^16 + probeChunk × tileColumns))
+    ///   memory.
     public static func evaluate(
         probes: [Float], probeLabels: [Int], gallery: [Float], galleryLabels: [Int],
         distractors: any DistractorSource, dim: Int, normalize: Bool = true, blockRows: Int = 4096
@@ -150,6 +162,8 @@ public enum Identification {
         guard distractors.count == 0 || distractors.dim == dim else {
             throw IdentificationError.dimMismatch(what: "distractors", dim: distractors.dim, expected: dim)
         }
+        let clock = ContinuousClock()
+        let started = clock.now
         let p = probeLabels.count
         let g = galleryLabels.count
         let dCount = distractors.count
@@ -159,63 +173,66 @@ public enum Identification {
             normalizeRows(&probeRows, dim: dim)
             normalizeRows(&galleryRows, dim: dim)
         }
+        // Gallery blocks first (labels decide genuine/impostor), then distractor blocks.
         let block = max(1, blockRows)
-        let blockCapacity = min(block, max(g, dCount, 1))
-        var scan = Scan(probes: p, bins: histogramBins, chunkRows: probeChunk, columns: blockCapacity)
-        var candidates = [Float](repeating: 0, count: blockCapacity * dim)
-        var scoreSeconds = 0.0
-        var gemmShare = 0.0
-        var readSeconds = 0.0
-        let clock = ContinuousClock()
-        func seconds(_ d: Duration) -> Double {
-            Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        var spans: [Range<Int>] = []
+        for (lower, upper) in [(0, g), (g, g + dCount)] {
+            for start in stride(from: lower, to: upper, by: block) { spans.append(start..<min(start + block, upper)) }
         }
-
-        // Gallery first (labels decide genuine/impostor), then distractors (all impostors).
-        try ScoreGEMM.singleThreaded {
-            var start = 0
-            while start < g + dCount {
-                let inGallery = start < g
-                let n = inGallery ? min(block, g - start) : min(block, g + dCount - start)
-                let t0 = clock.now
-                if inGallery {
-                    galleryRows.withUnsafeBufferPointer { src in
-                        candidates.withUnsafeMutableBufferPointer {
-                            $0.baseAddress!.update(from: src.baseAddress! + start * dim, count: n * dim)
-                        }
-                    }
-                } else {
-                    try candidates.withUnsafeMutableBufferPointer {
-                        try distractors.read(
-                            start - g, n, into: UnsafeMutableBufferPointer(rebasing: $0[0..<(n * dim)]))
-                    }
-                    if normalize { normalizeRows(&candidates, dim: dim, rows: n) }
+        let capacity = spans.map(\.count).max() ?? 0
+        let buffers = [0, 1].map { _ in UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, capacity * dim)) }
+        defer { for b in buffers { b.deallocate() } }
+        /// Candidates `span` into `out`: gallery rows copied, distractor rows read (and normalised).
+        func load(_ span: Range<Int>, into out: UnsafeMutableBufferPointer<Float>) throws {
+            let rows = UnsafeMutableBufferPointer(rebasing: out[0..<(span.count * dim)])
+            if span.lowerBound < g {
+                galleryRows.withUnsafeBufferPointer {
+                    rows.baseAddress!.update(from: $0.baseAddress! + span.lowerBound * dim, count: rows.count)
                 }
-                let t1 = clock.now
-                let share = scan.add(
-                    probes: probeRows, candidates: candidates, dim: dim, columns: n, firstCandidate: start,
-                    labels: inGallery ? (probeLabels, Array(galleryLabels[start..<(start + n)])) : nil)
-                let t2 = clock.now
-                readSeconds += seconds(t1 - t0)
-                scoreSeconds += seconds(t2 - t1)
-                gemmShare += seconds(t2 - t1) * share
-                start += n
+            } else {
+                try distractors.read(span.lowerBound - g, span.count, into: rows)
+                if normalize { normalizeRows(rows, dim: dim) }
             }
         }
-        let gemmSeconds = gemmShare
-        let scanSeconds = scoreSeconds - gemmShare
+
+        let scan = Scan(probes: p, bins: histogramBins, chunkRows: probeChunk, tileColumns: tileColumns)
+        let firstRead = clock.now
+        if let first = spans.first { try load(first, into: buffers[0]) }
+        let firstReadSeconds = seconds(clock.now - firstRead)
+        try probeRows.withUnsafeBufferPointer { probePtr in
+            try probeLabels.withUnsafeBufferPointer { probeLabelPtr in
+                try galleryLabels.withUnsafeBufferPointer { galleryLabelPtr in
+                    try ScoreGEMM.singleThreaded {
+                        for (i, span) in spans.enumerated() {
+                            let next = i + 1 < spans.count ? spans[i + 1] : nil
+                            try scan.add(
+                                probes: probePtr.baseAddress!, candidates: UnsafePointer(buffers[i % 2].baseAddress!),
+                                dim: dim, columns: span.count, firstCandidate: span.lowerBound,
+                                labels: span.lowerBound < g
+                                    ? (probeLabelPtr.baseAddress!, galleryLabelPtr.baseAddress! + span.lowerBound)
+                                    : nil,
+                                meanwhile: next.map { next in { try load(next, into: buffers[(i + 1) % 2]) } })
+                        }
+                    }
+                }
+            }
+        }
+        let (best, genuine, impostor) = scan.merged()
 
         var hits = 0
-        for i in 0..<p where scan.best[i] >= 0 && scan.best[i] < g && galleryLabels[scan.best[i]] == probeLabels[i] {
+        for i in 0..<p where best[i] >= 0 && best[i] < g && galleryLabels[best[i]] == probeLabels[i] {
             hits += 1
         }
-        let genuineCount = scan.genuine.reduce(0, +)
-        let impostorCount = scan.impostor.reduce(0, +)
         return IdentificationResult(
             probeCount: p, galleryCount: g, distractorCount: dCount, rank1: p == 0 ? 0 : Double(hits) / Double(p),
-            genuineCount: genuineCount, impostorCount: impostorCount,
-            tarAtFar: tarAtFar(genuine: scan.genuine, impostor: scan.impostor),
-            gemmSeconds: gemmSeconds, scanSeconds: scanSeconds, readSeconds: readSeconds)
+            genuineCount: genuine.reduce(0, +), impostorCount: impostor.reduce(0, +),
+            tarAtFar: tarAtFar(genuine: genuine, impostor: impostor), seconds: seconds(clock.now - started),
+            gemmSeconds: scan.seconds(.gemm), scanSeconds: scan.seconds(.scan),
+            readSeconds: scan.seconds(.read) + firstReadSeconds)
+    }
+
+    private static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
     }
 
     /// TAR at each reportable FAR target from the two histograms (see the file header).
@@ -248,179 +265,206 @@ public enum Identification {
         return out
     }
 
-    static func normalizeRows(_ x: inout [Float], dim: Int, rows: Int? = nil) {
-        let n = rows ?? x.count / dim
-        x.withUnsafeMutableBufferPointer { v in
-            for r in 0..<n {
-                var s: Float = 0
-                for k in 0..<dim { s += v[r * dim + k] * v[r * dim + k] }
-                let inv = 1 / max(s.squareRoot(), 1e-12)
-                for k in 0..<dim { v[r * dim + k] *= inv }
-            }
+    static func normalizeRows(_ x: inout [Float], dim: Int) {
+        x.withUnsafeMutableBufferPointer { normalizeRows($0, dim: dim) }
+    }
+
+    /// Scales each `dim`-float row of `v` to unit length (rows of zeros stay zero). O(v.count).
+    static func normalizeRows(_ v: UnsafeMutableBufferPointer<Float>, dim: Int) {
+        for r in 0..<(v.count / dim) {
+            var s: Float = 0
+            for k in 0..<dim { s += v[r * dim + k] * v[r * dim + k] }
+            let inv = 1 / max(s.squareRoot(), 1e-12)
+            for k in 0..<dim { v[r * dim + k] *= inv }
         }
     }
 }
 
-/// Per-probe best candidate and the score histograms, filled one candidate block at a time by
-/// parallel workers, each scoring and scanning its own chunks of probe rows.
-private struct Scan {
-    var best: [Int]
-    var bestScore: [Float]
-    var genuine: [Int]
-    var impostor: [Int]
+/// Per-worker best candidates and histograms, filled block by block by one worker per core,
+/// each taking probeChunk × tileColumns tasks from a shared counter (see the file header).
+/// Unchecked Sendable: workers write only their own slices of the buffers below; the calling
+/// thread reads them after `concurrentPerform` returns.
+private final class Scan: @unchecked Sendable {
+    enum Phase: Int { case gemm, scan, read }
+
+    let probes: Int
     let bins: Int
     let chunkRows: Int
+    let tileColumns: Int
     let workers: Int
-    /// Per worker: a chunk × columns score buffer.
-    var scores: [Float]
+    /// Per worker, P each: best score so far and its candidate index (-1: none yet).
+    let bestScore: UnsafeMutablePointer<Float>
+    let best: UnsafeMutablePointer<Int>
+    /// Per worker: genuine then impostor counts, 2 × bins 32-bit counters, and the pairs
+    /// counted into them since they were last folded into `totals` (same layout, Int).
+    let counts: UnsafeMutablePointer<UInt32>
+    let pending: UnsafeMutablePointer<Int>
+    let totals: UnsafeMutablePointer<Int>
+    /// Per worker: a chunkRows × tileColumns score tile.
+    let tiles: UnsafeMutablePointer<Float>
+    /// Per worker: nanoseconds in each Phase.
+    let nanoseconds: UnsafeMutablePointer<UInt64>
 
-    init(probes: Int, bins: Int, chunkRows: Int, columns: Int) {
-        best = [Int](repeating: -1, count: probes)
-        bestScore = [Float](repeating: -.infinity, count: probes)
-        genuine = [Int](repeating: 0, count: bins)
-        impostor = [Int](repeating: 0, count: bins)
+    init(probes: Int, bins: Int, chunkRows: Int, tileColumns: Int) {
+        self.probes = probes
         self.bins = bins
         self.chunkRows = max(1, chunkRows)
-        workers = max(
-            1, min(ProcessInfo.processInfo.activeProcessorCount, (probes + self.chunkRows - 1) / self.chunkRows))
-        scores = [Float](repeating: 0, count: workers * self.chunkRows * columns)
+        self.tileColumns = max(1, tileColumns)
+        workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        bestScore = .allocate(capacity: workers * probes)
+        bestScore.initialize(repeating: -.infinity, count: workers * probes)
+        best = .allocate(capacity: workers * probes)
+        best.initialize(repeating: -1, count: workers * probes)
+        counts = .allocate(capacity: workers * 2 * bins)
+        counts.initialize(repeating: 0, count: workers * 2 * bins)
+        pending = .allocate(capacity: workers)
+        pending.initialize(repeating: 0, count: workers)
+        totals = .allocate(capacity: workers * 2 * bins)
+        totals.initialize(repeating: 0, count: workers * 2 * bins)
+        tiles = .allocate(capacity: workers * self.chunkRows * self.tileColumns)
+        tiles.initialize(repeating: 0, count: workers * self.chunkRows * self.tileColumns)
+        nanoseconds = .allocate(capacity: workers * 3)
+        nanoseconds.initialize(repeating: 0, count: workers * 3)
     }
 
-    /// Scores all probes against a block of `columns` candidates and scans the scores.
-    /// `labels` = (probe labels, this block's gallery labels) for gallery blocks; nil for
-    /// distractor blocks, whose scores are all impostors. Returns the share of the workers'
-    /// time spent in sgemm.
-    mutating func add(
-        probes: [Float], candidates: [Float], dim: Int, columns: Int, firstCandidate: Int, labels: ([Int], [Int])?
-    ) -> Double {
-        let probeCount = best.count
-        guard probeCount > 0 else { return 0 }
-        let bins = self.bins
-        let chunkRows = self.chunkRows
-        let workers = self.workers
-        let chunks = (probeCount + chunkRows - 1) / chunkRows
+    deinit {
+        bestScore.deallocate()
+        best.deallocate()
+        counts.deallocate()
+        pending.deallocate()
+        totals.deallocate()
+        tiles.deallocate()
+        nanoseconds.deallocate()
+    }
+
+    /// Scores all probes against a block of `columns` candidates (rows of `candidates`, the
+    /// first being candidate `firstCandidate`) and scans the scores. `labels` = (probe labels,
+    /// this block's gallery labels) for gallery blocks; nil for distractor blocks, whose scores
+    /// are all impostors. `meanwhile` (reading the next block) runs on the first free worker.
+    /// - Complexity: O(P × columns × d) time, no allocation.
+    func add(
+        probes a: UnsafePointer<Float>, candidates b: UnsafePointer<Float>, dim: Int, columns: Int,
+        firstCandidate: Int, labels: (UnsafePointer<Int>, UnsafePointer<Int>)?, meanwhile: (() throws -> Void)?
+    ) throws {
+        let chunks = (probes + chunkRows - 1) / chunkRows
+        let tasks = chunks * ((columns + tileColumns - 1) / tileColumns)
+        let side = meanwhile == nil ? 0 : 1
+        let counter = Atomic<Int>(0)
+        nonisolated(unsafe) var sideError: (any Error)?
+        nonisolated(unsafe) let (a, b, labels, meanwhile) = (a, b, labels, meanwhile)
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            while true {
+                let ticket = counter.add(1, ordering: .relaxed).oldValue
+                if ticket < side, let meanwhile {
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    do { try meanwhile() } catch { sideError = error }
+                    nanoseconds[3 * w + Phase.read.rawValue] += DispatchTime.now().uptimeNanoseconds - t0
+                    continue
+                }
+                let task = ticket - side
+                guard task < tasks else { return }
+                // Tile-major: a worker meets a chunk's tiles in candidate order, so its strict
+                // "better than" keeps the earliest of equal best scores.
+                let c0 = (task / chunks) * tileColumns
+                let r0 = (task % chunks) * chunkRows
+                score(
+                    worker: w, probes: a, rows: r0..<min(r0 + chunkRows, probes), candidates: b,
+                    columns: c0..<min(c0 + tileColumns, columns), dim: dim, firstCandidate: firstCandidate,
+                    labels: labels)
+            }
+        }
+        if let sideError { throw sideError }
+    }
+
+    /// One task on worker `w`: sgemm of probe `rows` × candidate `columns` into the worker's
+    /// tile, then its scan. O(rows × columns × d).
+    private func score(
+        worker w: Int, probes a: UnsafePointer<Float>, rows: Range<Int>, candidates b: UnsafePointer<Float>,
+        columns: Range<Int>, dim: Int, firstCandidate: Int, labels: (UnsafePointer<Int>, UnsafePointer<Int>)?
+    ) {
+        let tile = tiles + w * chunkRows * tileColumns
+        let n = columns.count
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        ScoreGEMM.scores(
+            a + rows.lowerBound * dim, rows: rows.count, b + columns.lowerBound * dim, cols: n, dim: dim, into: tile)
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        let gen = counts + w * 2 * bins
+        let imp = gen + bins
         let halfBins = Float(bins / 2)
-        // Per worker: UInt32 counts (a block adds < 2^32 per worker), genuine then impostor;
-        // then the worker's gemm and scan nanoseconds.
-        let local = UnsafeMutablePointer<UInt32>.allocate(capacity: workers * 2 * bins)
-        local.initialize(repeating: 0, count: workers * 2 * bins)
-        defer { local.deallocate() }
-        let timing = UnsafeMutablePointer<UInt64>.allocate(capacity: workers * 2)
-        timing.initialize(repeating: 0, count: workers * 2)
-        defer { timing.deallocate() }
-        best.withUnsafeMutableBufferPointer { bestPtr in
-            bestScore.withUnsafeMutableBufferPointer { bestScorePtr in
-                scores.withUnsafeMutableBufferPointer { scoreBuffers in
-                    probes.withUnsafeBufferPointer { a in
-                        candidates.withUnsafeBufferPointer { b in
-                            nonisolated(unsafe) let bp = bestPtr
-                            nonisolated(unsafe) let bsp = bestScorePtr
-                            nonisolated(unsafe) let counts = local
-                            nonisolated(unsafe) let times = timing
-                            nonisolated(unsafe) let buffers = scoreBuffers
-                            nonisolated(unsafe) let pa = a
-                            nonisolated(unsafe) let pb = b
-                            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                                let gen = counts + w * 2 * bins
-                                let imp = gen + bins
-                                let sp = buffers.baseAddress! + w * chunkRows * columns
-                                for chunk in stride(from: w, to: chunks, by: workers) {
-                                    let r0 = chunk * chunkRows
-                                    let rows = min(chunkRows, probeCount - r0)
-                                    let t0 = DispatchTime.now().uptimeNanoseconds
-                                    ScoreGEMM.scores(
-                                        pa.baseAddress! + r0 * dim, rows: rows, pb.baseAddress!, cols: columns,
-                                        dim: dim,
-                                        into: sp)
-                                    let t1 = DispatchTime.now().uptimeNanoseconds
-                                    for i in r0..<(r0 + rows) {
-                                        let row = UnsafePointer(sp + (i - r0) * columns)
-                                        var top = bsp[i]
-                                        var topIndex = -1
-                                        if let (probeLabels, galleryLabels) = labels {
-                                            let label = probeLabels[i]
-                                            for c in 0..<columns {
-                                                let v = row[c]
-                                                let b = min(max(Int((v + 1) * halfBins), 0), bins - 1)
-                                                if galleryLabels[c] == label { gen[b] &+= 1 } else { imp[b] &+= 1 }
-                                                if v > top {
-                                                    top = v
-                                                    topIndex = c
-                                                }
-                                            }
-                                        } else if let (rowTop, c) = scanImpostorRow(
-                                            row, columns, imp, halfBins: halfBins, bins: bins, above: top)
-                                        {
-                                            top = rowTop
-                                            topIndex = c
-                                        }
-                                        if topIndex >= 0 {
-                                            bsp[i] = top
-                                            bp[i] = firstCandidate + topIndex
-                                        }
-                                    }
-                                    let t2 = DispatchTime.now().uptimeNanoseconds
-                                    times[2 * w] += t1 - t0
-                                    times[2 * w + 1] += t2 - t1
-                                }
-                            }
-                        }
+        let first = firstCandidate + columns.lowerBound
+        for i in rows {
+            let row = UnsafePointer(tile + (i - rows.lowerBound) * n)
+            let slot = w * probes + i
+            if let (probeLabels, galleryLabels) = labels {
+                let label = probeLabels[i]
+                let blockLabels = galleryLabels + columns.lowerBound
+                var top = bestScore[slot]
+                var topIndex = -1
+                for c in 0..<n {
+                    let v = row[c]
+                    let b = min(max(Int((v + 1) * halfBins), 0), bins - 1)
+                    if blockLabels[c] == label { gen[b] &+= 1 } else { imp[b] &+= 1 }
+                    if v > top {
+                        top = v
+                        topIndex = c
                     }
+                }
+                if topIndex >= 0 {
+                    bestScore[slot] = top
+                    best[slot] = first + topIndex
+                }
+            } else {
+                let c = ffc_scan_impostor_row(row, n, imp, halfBins, Int32(bins - 1), bestScore + slot)
+                if c >= 0 { best[slot] = first + c }
+            }
+        }
+        pending[w] += rows.count * n
+        if pending[w] > Int(UInt32.max) - chunkRows * tileColumns { fold(worker: w) }
+        let t2 = DispatchTime.now().uptimeNanoseconds
+        nanoseconds[3 * w + Phase.gemm.rawValue] += t1 - t0
+        nanoseconds[3 * w + Phase.scan.rawValue] += t2 - t1
+    }
+
+    /// Adds worker `w`'s 32-bit counts to its totals and clears them. O(bins).
+    private func fold(worker w: Int) {
+        let local = counts + w * 2 * bins
+        let total = totals + w * 2 * bins
+        for b in 0..<(2 * bins) where local[b] != 0 {
+            total[b] += Int(local[b])
+            local[b] = 0
+        }
+        pending[w] = 0
+    }
+
+    /// Each probe's best candidate over all workers (ties: the earlier candidate) and the
+    /// genuine and impostor histograms. O(workers × (P + bins)).
+    func merged() -> (best: [Int], genuine: [Int], impostor: [Int]) {
+        for w in 0..<workers { fold(worker: w) }
+        var bestIndex = [Int](repeating: -1, count: probes)
+        for i in 0..<probes {
+            var top = -Float.infinity
+            for w in 0..<workers where best[w * probes + i] >= 0 {
+                let s = bestScore[w * probes + i]
+                let index = best[w * probes + i]
+                if bestIndex[i] < 0 || s > top || (s == top && index < bestIndex[i]) {
+                    top = s
+                    bestIndex[i] = index
                 }
             }
         }
-        var gemmNanoseconds: UInt64 = 0
-        var scanNanoseconds: UInt64 = 0
+        var genuine = [Int](repeating: 0, count: bins)
+        var impostor = [Int](repeating: 0, count: bins)
         for w in 0..<workers {
-            gemmNanoseconds += timing[2 * w]
-            scanNanoseconds += timing[2 * w + 1]
-            let gen = local + w * 2 * bins
-            for b in 0..<bins where gen[b] != 0 || gen[bins + b] != 0 {
-                genuine[b] += Int(gen[b])
-                impostor[b] += Int(gen[bins + b])
+            for b in 0..<bins {
+                genuine[b] += totals[w * 2 * bins + b]
+                impostor[b] += totals[w * 2 * bins + bins + b]
             }
         }
-        let total = gemmNanoseconds + scanNanoseconds
-        return total == 0 ? 0 : Double(gemmNanoseconds) / Double(total)
+        return (bestIndex, genuine, impostor)
     }
-}
 
-/// Bins every score of a distractor row as an impostor and returns the row's best score and
-/// its first column when that beats `above` (the index is looked up by a second pass, rare once
-/// a probe has seen a few blocks). Four running maxima keep the loop free of a long dependency.
-/// - Complexity: O(n).
-@inline(__always)
-private func scanImpostorRow(
-    _ row: UnsafePointer<Float>, _ n: Int, _ imp: UnsafeMutablePointer<UInt32>, halfBins: Float, bins: Int,
-    above: Float
-) -> (Float, Int)? {
-    @inline(__always) func bin(_ v: Float) -> Int { min(max(Int((v + 1) * halfBins), 0), bins - 1) }
-    var t0 = -Float.infinity
-    var t1 = t0
-    var t2 = t0
-    var t3 = t0
-    var c = 0
-    while c + 4 <= n {
-        let v0 = row[c]
-        let v1 = row[c + 1]
-        let v2 = row[c + 2]
-        let v3 = row[c + 3]
-        t0 = max(t0, v0)
-        t1 = max(t1, v1)
-        t2 = max(t2, v2)
-        t3 = max(t3, v3)
-        imp[bin(v0)] &+= 1
-        imp[bin(v1)] &+= 1
-        imp[bin(v2)] &+= 1
-        imp[bin(v3)] &+= 1
-        c += 4
+    /// Thread time summed over the workers in `phase`.
+    func seconds(_ phase: Phase) -> Double {
+        (0..<workers).reduce(0) { $0 + Double(nanoseconds[3 * $1 + phase.rawValue]) } / 1e9
     }
-    while c < n {
-        t0 = max(t0, row[c])
-        imp[bin(row[c])] &+= 1
-        c += 1
-    }
-    let top = max(max(t0, t1), max(t2, t3))
-    guard top > above, let first = (0..<n).first(where: { row[$0] == top }) else { return nil }
-    return (top, first)
 }
