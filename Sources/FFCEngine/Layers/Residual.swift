@@ -39,7 +39,7 @@ public final class Residual: Layer {
         let side = shortcut?.forward(x, training: training) ?? x
         precondition(main.shape == side.shape, "residual body \(main.shape) vs shortcut \(side.shape)")
         let y = Tensor.reuse(&output, shape: main.shape)
-        for i in 0..<y.count { y[i] = main[i] + side[i] }
+        add(main, side, into: y)
         return y
     }
 
@@ -47,7 +47,19 @@ public final class Residual: Layer {
         let mainGrad = body.backward(dy)
         let sideGrad = shortcut?.backward(dy) ?? dy
         let dx = Tensor.reuse(&inputGrad, shape: mainGrad.shape)
-        for i in 0..<dx.count { dx[i] = mainGrad[i] + sideGrad[i] }
+        add(mainGrad, sideGrad, into: dx)
         return dx
+    }
+
+    /// out = a + b, eight floats per SIMD step, workers splitting the range.
+    private func add(_ a: Tensor, _ b: Tensor, into out: Tensor) {
+        let (left, right, dst) = (UnsafePointer(a.pointer), UnsafePointer(b.pointer), out.pointer)
+        let count = out.count
+        Parallel.forRanges((count + 7) / 8, costPerItem: 8) { range in
+            for i in range {
+                let width = min(8, count - 8 * i)
+                storeLanes(loadLanes(left + 8 * i, width) + loadLanes(right + 8 * i, width), dst + 8 * i, width)
+            }
+        }
     }
 }
