@@ -8,6 +8,8 @@ public final class Sequential: Layer {
     public let layers: [(name: String, layer: any Layer)]
     /// What forward and backward run, in order.
     private let steps: [Step]
+    /// Where forward and backward add their layers' times, when attached.
+    var profile: LayerProfile?
 
     private enum Step {
         case single(any Layer)
@@ -36,8 +38,10 @@ public final class Sequential: Layer {
         var h = x
         for step in steps {
             switch step {
-            case .single(let layer): h = layer.forward(h, training: training)
-            case .batchNormPReLU(let bn, let prelu): h = bn.forward(h, training: training, then: prelu)
+            case .single(let layer):
+                h = timed(layer, backward: false) { layer.forward(h, training: training) }
+            case .batchNormPReLU(let bn, let prelu):
+                h = timed(bn, backward: false, kind: "BatchNorm+PReLU") { bn.forward(h, training: training, then: prelu) }
             }
         }
         return h
@@ -47,11 +51,21 @@ public final class Sequential: Layer {
         var g = dy
         for step in steps.reversed() {
             switch step {
-            case .single(let layer): g = layer.backward(g)
-            case .batchNormPReLU(let bn, let prelu): g = bn.backward(g, through: prelu)
+            case .single(let layer):
+                g = timed(layer, backward: true) { layer.backward(g) }
+            case .batchNormPReLU(let bn, let prelu):
+                g = timed(bn, backward: true, kind: "BatchNorm+PReLU") { bn.backward(g, through: prelu) }
             }
         }
         return g
+    }
+
+    /// Runs `body`, timing it under `kind` (default: the layer's type) when a profile is
+    /// attached and the layer is not a container that times its own children.
+    @inline(__always)
+    private func timed(_ layer: any Layer, backward: Bool, kind: String? = nil, _ body: () -> Tensor) -> Tensor {
+        guard let profile, !(layer is Sequential), !(layer is Residual) else { return body() }
+        return profile.time(kind ?? String(describing: type(of: layer)), backward: backward, body)
     }
 
     public var parameters: [NamedParameter] { layers.flatMap { prefixed($0.name, $0.layer.parameters) } }
