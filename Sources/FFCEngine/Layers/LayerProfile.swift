@@ -32,9 +32,15 @@ public final class LayerProfile {
 extension Sequential {
     /// Attaches `profile` (nil: detaches) to this net's every Sequential and Residual.
     public func attach(_ profile: LayerProfile?) {
+        self.profile = profile
         for (_, layer) in walk() {
             (layer as? Sequential)?.profile = profile
-            (layer as? Residual)?.profile = profile
+            if let block = layer as? Residual {
+                // walk() lists a block's body layers directly, not the body Sequential.
+                block.profile = profile
+                block.body.profile = profile
+                block.shortcut?.profile = profile
+            }
         }
     }
 }
