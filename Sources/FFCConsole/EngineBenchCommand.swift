@@ -13,6 +13,8 @@ struct EngineBench: ParsableCommand {
 
     @Flag(help: "One timed step per row instead of five.") var quick = false
     @Flag(help: "Print one JSON object per row instead of a table.") var json = false
+    @Flag(help: "After each row, the milliseconds per step each kind of layer took (forward, backward).")
+    var layers = false
     @Option(help: "Comma-separated backbones (batch 64 for mobilefacenet and tiny, 32 otherwise).")
     var models = "mobilefacenet,ir18,ir50"
     @Option(help: "Comma-separated thread counts.") var threads = "1,2"
@@ -45,7 +47,8 @@ struct EngineBench: ParsableCommand {
                 let batch = name == "mobilefacenet" || name == "tiny" ? 64 : 32
                 let size = Backbone.defaultInputSize(name: name)
                 for mode in BackboneBenchmark.Mode.allCases {
-                    let ours = try BackboneBenchmark(model: name, mode: mode, batch: batch, inputSize: size).run(runs: runs)
+                    let profile = layers ? LayerProfile() : nil
+                    let ours = try BackboneBenchmark(model: name, mode: mode, batch: batch, inputSize: size).run(runs: runs, profile: profile)
                     let theirs = pytorch.imagesPerSecond(model: name, mode: mode.rawValue, batch: batch, threads: threadCount, size: size, runs: runs)
                     let ratio = theirs.map { ours.imagesPerSecond / $0 }
                     let share = ours.convolutionGFLOPs / peak
@@ -58,6 +61,11 @@ struct EngineBench: ParsableCommand {
                         ]
                         row["pytorch_img_per_s"] = theirs ?? NSNull()
                         row["ratio_vs_pytorch"] = ratio ?? NSNull()
+                        if let profile {
+                            row["layers_ms_per_step"] = profile.entries.mapValues {
+                                ["forward": 1000 * $0.forwardSeconds / Double(runs), "backward": 1000 * $0.backwardSeconds / Double(runs)]
+                            }
+                        }
                         let data = try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])
                         print(String(decoding: data, as: UTF8.self))
                     } else {
@@ -69,10 +77,26 @@ struct EngineBench: ParsableCommand {
                                 + pad(String(format: "%.1f", peak), 12, right: true)
                                 + pad(String(format: "%.1f", ours.convolutionGFLOPs), 11, right: true)
                                 + pad(String(format: "%.0f%%", 100 * share), 11, right: true))
+                        if let profile { printLayerBreakdown(profile, runs: runs, stepSeconds: Double(batch) / ours.imagesPerSecond) }
                     }
                 }
             }
         }
+    }
+}
+
+/// The `--layers` lines under a row: per kind of layer, milliseconds per step forward and
+/// backward and the share of the (median) step, slowest first.
+private func printLayerBreakdown(_ profile: LayerProfile, runs: Int, stepSeconds: Double) {
+    let perStep = 1000 / Double(max(1, runs))
+    let rows = profile.entries.sorted { $0.value.forwardSeconds + $0.value.backwardSeconds > $1.value.forwardSeconds + $1.value.backwardSeconds }
+    print("    " + pad("layer kind", 20) + pad("fwd ms", 10, right: true) + pad("bwd ms", 10, right: true) + pad("% step", 9, right: true))
+    for (kind, entry) in rows {
+        let total = entry.forwardSeconds + entry.backwardSeconds
+        print(
+            "    " + pad(kind, 20) + pad(String(format: "%.1f", entry.forwardSeconds * perStep), 10, right: true)
+                + pad(String(format: "%.1f", entry.backwardSeconds * perStep), 10, right: true)
+                + pad(String(format: "%.1f", 100 * total / Double(max(1, runs)) / stepSeconds), 9, right: true))
     }
 }
 

@@ -55,6 +55,42 @@ import Testing
         checkGradients(prelu, input: randomTensor([2, 3, 2, 5], seed: 14, awayFromZero: true))
     }
 
+    @Test(arguments: [true, false])
+    func fusedBatchNormPReLUMatchesFiniteDifferences(training: Bool) {
+        // Sequential runs the pair as one fused step; 11 channels: a SIMD step plus a tail.
+        // The PReLU's kink must stay out of the finite-difference step: the second image is
+        // the first negated (batch mean 0), β = 0 and running mean 0, so every normalised
+        // value is at least ~0.08 from zero, more than a step of h moves it.
+        let (bn, prelu) = (BatchNorm(11), PReLU(11))
+        let pair = Sequential([("bn", bn), ("prelu", prelu)])
+        randomizeParameters(pair, seed: 28)
+        bn.shift.value.zero()
+        for c in 0..<11 { bn.runningVariance[c] = 0.5 + Float(c) * 0.1 }
+        let x = randomTensor([2, 3, 3, 11], seed: 29, awayFromZero: true)
+        let half = x.count / 2
+        for i in 0..<half { x[half + i] = -x[i] }
+        checkGradients(pair, input: x, training: training)
+    }
+
+    @Test func fusedBatchNormPReLUEqualsTheTwoLayersRunApart() {
+        let (bn, prelu) = (BatchNorm(11), PReLU(11))
+        let pair = Sequential([("bn", bn), ("prelu", prelu)])
+        randomizeParameters(pair, seed: 30)
+        let x = randomTensor([3, 4, 5, 11], seed: 31)
+        let dy = randomTensor([3, 4, 5, 11], seed: 32)
+        let fusedY = pair.forward(x, training: true).clone()
+        let fusedDx = pair.backward(dy).clone()
+        let fusedGrads = pair.parameters.map { $0.grad.clone() }
+        for p in pair.parameters { p.grad.zero() }
+        let apartY = prelu.forward(bn.forward(x, training: true), training: true)
+        let apartDx = bn.backward(prelu.backward(dy))
+        #expect(relativeError(fusedY.values, apartY.values) < 1e-6)
+        #expect(relativeError(fusedDx.values, apartDx.values) < 1e-5)
+        for (fused, p) in zip(fusedGrads, pair.parameters) {
+            #expect(relativeError(fused.values, p.grad.values) < 1e-5, "d\(p.name)")
+        }
+    }
+
     @Test func reluMatchesFiniteDifferences() {
         checkGradients(ReLU(), input: randomTensor([2, 3, 2, 4], seed: 15, awayFromZero: true))
     }

@@ -20,6 +20,9 @@ import Testing
         ("linear", { Linear(7, 5) }, true),
         ("relu", { ReLU() }, true),
         ("l2norm", { L2Normalize() }, true),
+        // Batch norm then PReLU: Sequential runs the pair as one fused pass.
+        ("bn2d_prelu", { Sequential([("bn", BatchNorm(11)), ("prelu", PReLU(11))]) }, true),
+        ("bn2d_prelu_eval", { Sequential([("bn", BatchNorm(11)), ("prelu", PReLU(11))]) }, false),
     ]
 
     @Test(arguments: cases.map(\.0))

@@ -25,6 +25,7 @@ import os
 import struct
 import sys
 import zlib
+from collections import OrderedDict
 
 import numpy as np
 import torch
@@ -85,6 +86,33 @@ def layer_case(out, case, module, x_nchw, training=True, fn=None, buffers=None):
         out[f"{case}.after.running_var"] = module.running_var.clone()
 
 
+def bn_prelu_case(out, case, x_nchw, training=True):
+    """BatchNorm2d then PReLU, the pair the engine fuses into one pass: keys as layer_case's,
+    parameters and buffers under the pair's module names (bn.weight, prelu.weight, …)."""
+    channels = x_nchw.shape[1]
+    pair = nn.Sequential(OrderedDict(bn=nn.BatchNorm2d(channels), prelu=nn.PReLU(channels)))
+    torch.manual_seed(zlib.crc32(case.encode()))
+    with torch.no_grad():
+        pair.bn.weight.uniform_(0.5, 1.5)
+        pair.bn.bias.uniform_(-0.5, 0.5)
+        pair.prelu.weight.uniform_(0.1, 0.4)
+        pair.bn.running_mean.uniform_(-0.2, 0.2)
+        pair.bn.running_var.uniform_(0.5, 1.5)
+        for name in ("running_mean", "running_var"):
+            out[f"{case}.b.bn.{name}"] = getattr(pair.bn, name).clone()
+    pair.train(training)
+    x = x_nchw.clone().requires_grad_(True)
+    y = pair(x)
+    dy = torch.randn_like(y)
+    (y * dy).sum().backward()
+    out[f"{case}.x"], out[f"{case}.y"], out[f"{case}.dy"], out[f"{case}.dx"] = nhwc(x), nhwc(y), nhwc(dy), nhwc(x.grad)
+    for name, p in pair.named_parameters():
+        out[f"{case}.p.{name}"] = p.detach().clone()
+        out[f"{case}.g.{name}"] = p.grad.clone()
+    for name in ("running_mean", "running_var"):
+        out[f"{case}.after.bn.{name}"] = getattr(pair.bn, name).clone()
+
+
 def layers():
     torch.manual_seed(0)
     out = {}
@@ -102,6 +130,8 @@ def layers():
     layer_case(out, "linear", nn.Linear(7, 5), r(3, 7))
     layer_case(out, "relu", nn.ReLU(), r(2, 3, 3, 4))
     layer_case(out, "l2norm", nn.Identity(), r(3, 6), fn=lambda x: F.normalize(x, dim=1))
+    bn_prelu_case(out, "bn2d_prelu", r(3, 11, 4, 4))
+    bn_prelu_case(out, "bn2d_prelu_eval", r(3, 11, 4, 4), training=False)
     return out
 
 

@@ -1,5 +1,7 @@
 // DepthwiseConv2D: one KH×KW filter per channel (groups = channels), no bias. In NHWC the
 // channels of a pixel are contiguous, so every tap is a SIMD multiply-add across channels.
+// Every output (y, dx, and dW per worker) is a gathered sum kept in a register and stored
+// once: no zero-filling, no scatter-add, and workers split rows of pixels.
 //
 // Weight (KH, KW, C): a tap's C weights are contiguous like the activations. PyTorch's
 // (C, 1, KH, KW) maps by permute(2, 3, 0, 1) after dropping the 1.
@@ -13,11 +15,13 @@ public final class DepthwiseConv2D: Layer {
     private var input: Tensor?
     private var output: Tensor?  // (N, OH, OW, C)
     private var inputGrad: Tensor?  // (N, H, W, C)
+    private let weightSums: ChannelSums  // (KH·KW) sums per channel: dW
 
     public init(_ channels: Int, kernel: Int, stride: Int = 1, padding: Int = 0) {
         self.channels = channels
         geometry = ConvGeometry(kernel: kernel, stride: stride, padding: padding)
         weight = Parameter(shape: [kernel, kernel, channels], role: .weight, fanIn: kernel * kernel)
+        weightSums = ChannelSums(channels: channels, sums: kernel * kernel)
     }
 
     public var parameters: [NamedParameter] { [NamedParameter(name: "weight", parameter: weight)] }
@@ -37,28 +41,40 @@ public final class DepthwiseConv2D: Layer {
         input = x
         let outShape = outputShape(x.shape)
         let y = Tensor.reuse(&output, shape: outShape)
-        y.zero()
-        let (n, h, w) = (x.shape[0], x.shape[1], x.shape[2])
+        let (h, w) = (x.shape[1], x.shape[2])
         let (oh, ow) = (outShape[1], outShape[2])
         let (k, s, p, c) = (geometry.kernel, geometry.stride, geometry.padding, channels)
         let wt = UnsafePointer(weight.value.pointer)
         let (src, dst) = (UnsafePointer(x.pointer), y.pointer)
-        // Workers split the channels: disjoint outputs, no reduction, SIMD along each run.
-        Parallel.forRanges(c, costPerItem: n * oh * ow * k * k) { channels in
-            let (c0, width) = (channels.lowerBound, channels.count)
-            for img in 0..<n {
-                let image = src + img * h * w * c + c0
-                for oy in 0..<oh {
+        // Workers split the output rows; each output pixel gathers its taps per 8 channels
+        // in a register and is stored once.
+        Parallel.forRanges(outShape[0] * oh, costPerItem: ow * k * k * c) { outputRows in
+            withUnsafeTemporaryAllocation(of: (input: Int, tap: Int).self, capacity: k * k) { taps in
+                for outputRow in outputRows {
+                    let (img, oy) = (outputRow / oh, outputRow % oh)
+                    let image = src + img * h * w * c
                     for ox in 0..<ow {
-                        let out = dst + ((img * oh + oy) * ow + ox) * c + c0
+                        var count = 0
                         for ky in 0..<k {
                             let iy = oy * s - p + ky
                             if iy < 0 || iy >= h { continue }
                             for kx in 0..<k {
                                 let ix = ox * s - p + kx
                                 if ix < 0 || ix >= w { continue }
-                                multiplyAdd(out, image + (iy * w + ix) * c, wt + (ky * k + kx) * c + c0, width)
+                                taps[count] = ((iy * w + ix) * c, (ky * k + kx) * c)
+                                count += 1
                             }
+                        }
+                        let out = dst + (outputRow * ow + ox) * c
+                        var ch = 0
+                        while ch < c {
+                            let width = c - ch
+                            var acc = Lanes(repeating: 0)
+                            for t in 0..<count {
+                                acc += loadLanes(image + taps[t].input + ch, width) * loadLanes(wt + taps[t].tap + ch, width)
+                            }
+                            storeLanes(acc, out + ch, width)
+                            ch += 8
                         }
                     }
                 }
@@ -70,62 +86,90 @@ public final class DepthwiseConv2D: Layer {
     public func backward(_ dy: Tensor) -> Tensor {
         guard let x = input else { preconditionFailure("\(summary): backward before forward") }
         let dx = Tensor.reuse(&inputGrad, shape: x.shape)
-        dx.zero()
         let (n, h, w) = (x.shape[0], x.shape[1], x.shape[2])
         let (oh, ow) = (dy.shape[1], dy.shape[2])
         let (k, s, p, c) = (geometry.kernel, geometry.stride, geometry.padding, channels)
         let wt = UnsafePointer(weight.value.pointer)
-        let dw = weight.grad.pointer
         let (src, grads, dst) = (UnsafePointer(x.pointer), UnsafePointer(dy.pointer), dx.pointer)
-        // Channel split as in forward: each worker owns its channels of dx and of dW.
-        Parallel.forRanges(c, costPerItem: 2 * n * oh * ow * k * k) { channels in
-            let (c0, width) = (channels.lowerBound, channels.count)
-            for img in 0..<n {
-                let image = src + img * h * w * c + c0
-                let imageGrad = dst + img * h * w * c + c0
-                for oy in 0..<oh {
-                    for ox in 0..<ow {
-                        let g = grads + ((img * oh + oy) * ow + ox) * c + c0
+        // dX: workers split the input rows; each input pixel gathers dY·W over the output
+        // pixels whose window covers it (iy = oy·s − p + ky), so nothing is scattered.
+        Parallel.forRanges(n * h, costPerItem: w * k * k * c) { inputRows in
+            withUnsafeTemporaryAllocation(of: (output: Int, tap: Int).self, capacity: k * k) { taps in
+                for inputRow in inputRows {
+                    let (img, iy) = (inputRow / h, inputRow % h)
+                    let imageGrad = grads + img * oh * ow * c
+                    for ix in 0..<w {
+                        var count = 0
                         for ky in 0..<k {
-                            let iy = oy * s - p + ky
-                            if iy < 0 || iy >= h { continue }
+                            let ty = iy + p - ky
+                            if ty < 0 || ty % s != 0 || ty / s >= oh { continue }
                             for kx in 0..<k {
-                                let ix = ox * s - p + kx
-                                if ix < 0 || ix >= w { continue }
-                                let pixel = (iy * w + ix) * c
-                                let tap = (ky * k + kx) * c + c0
-                                multiplyAdd(imageGrad + pixel, g, wt + tap, width)
-                                multiplyAdd(dw + tap, g, image + pixel, width)
+                                let tx = ix + p - kx
+                                if tx < 0 || tx % s != 0 || tx / s >= ow { continue }
+                                taps[count] = (((ty / s) * ow + tx / s) * c, (ky * k + kx) * c)
+                                count += 1
                             }
+                        }
+                        let out = dst + (inputRow * w + ix) * c
+                        var ch = 0
+                        while ch < c {
+                            let width = c - ch
+                            var acc = Lanes(repeating: 0)
+                            for t in 0..<count {
+                                acc += loadLanes(imageGrad + taps[t].output + ch, width) * loadLanes(wt + taps[t].tap + ch, width)
+                            }
+                            storeLanes(acc, out + ch, width)
+                            ch += 8
                         }
                     }
                 }
             }
         }
+        // dW[tap] = Σ over output pixels of dY · X at the tap: workers split the output
+        // rows, and per output row, tap and 8 channels the sum over the row runs in a register.
+        weightSums.accumulate(rows: n * oh, costPerRow: ow * k * k * c) { outputRows, block in
+            for outputRow in outputRows {
+                let (img, oy) = (outputRow / oh, outputRow % oh)
+                let image = src + img * h * w * c
+                let g = grads + outputRow * ow * c
+                for ky in 0..<k {
+                    let iy = oy * s - p + ky
+                    if iy < 0 || iy >= h { continue }
+                    for kx in 0..<k {
+                        let (first, end) = geometry.validOutputs(tap: kx, inputSize: w, outputSize: ow)
+                        if first >= end { continue }
+                        let row = image + (iy * w + first * s - p + kx) * c
+                        let sum = block + (ky * k + kx) * c
+                        var ch = 0
+                        while ch < c {
+                            let width = c - ch
+                            var acc = Lanes(repeating: 0)
+                            for j in 0..<(end - first) {
+                                acc += loadLanes(g + (first + j) * c + ch, width) * loadLanes(row + j * s * c + ch, width)
+                            }
+                            storeLanes(loadLanes(sum + ch, width) + acc, sum + ch, width)
+                            ch += 8
+                        }
+                    }
+                }
+            }
+        }
+        let dw = weight.grad.pointer
+        for tap in 0..<(k * k) {
+            for ch in 0..<c { dw[tap * c + ch] += Float(weightSums.total(tap, ch)) }
+        }
         return dx
     }
 }
 
-/// acc[i] += a[i] · b[i] for i < count, eight lanes at a time.
-@inline(__always)
-func multiplyAdd(
-    _ acc: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int
-) {
-    var i = 0
-    let accRaw = UnsafeMutableRawPointer(acc)
-    let aRaw = UnsafeRawPointer(a)
-    let bRaw = UnsafeRawPointer(b)
-    while i + 8 <= count {
-        let offset = i * 4
-        let sum =
-            accRaw.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
-            + aRaw.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
-            * bRaw.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
-        accRaw.storeBytes(of: sum, toByteOffset: offset, as: SIMD8<Float>.self)
-        i += 8
-    }
-    while i < count {
-        acc[i] += a[i] * b[i]
-        i += 1
+extension ConvGeometry {
+    /// Output positions first..<end whose window puts tap `tap` inside the input
+    /// (0 ≤ o·stride − padding + tap < inputSize).
+    func validOutputs(tap: Int, inputSize: Int, outputSize: Int) -> (first: Int, end: Int) {
+        let low = padding - tap  // o·stride ≥ low
+        let high = inputSize - 1 + padding - tap  // o·stride ≤ high
+        if high < 0 { return (0, 0) }
+        let first = low <= 0 ? 0 : (low + stride - 1) / stride
+        return (first, min(outputSize, high / stride + 1))
     }
 }

@@ -1,5 +1,8 @@
 // PReLU: y = x for x > 0, a_c·x otherwise, one learnt slope per channel (init 0.25 as in
-// PyTorch); ReLU is the slope-free case.
+// PyTorch); ReLU is the slope-free case. Both run along rows of C contiguous floats, eight
+// channels per SIMD step, with workers splitting the rows; the slopes' gradient sums are
+// per worker (ChannelSums). After a batch norm, Sequential runs PReLU inside the batch
+// norm's passes instead (BatchNorm.forward(_:training:then:)).
 import Foundation
 
 public final class PReLU: Layer {
@@ -9,11 +12,13 @@ public final class PReLU: Layer {
     private var input: Tensor?
     private var output: Tensor?
     private var inputGrad: Tensor?
+    private let slopeSums: ChannelSums  // Σ dy·min(x, 0)
 
     public init(_ channels: Int) {
         self.channels = channels
         slope = Parameter(shape: [channels], role: .preluSlope)
         slope.value.fill(0.25)
+        slopeSums = ChannelSums(channels: channels, sums: 1)
     }
 
     public var parameters: [NamedParameter] { [NamedParameter(name: "weight", parameter: slope)] }
@@ -25,14 +30,18 @@ public final class PReLU: Layer {
         input = x
         let y = Tensor.reuse(&output, shape: x.shape)
         let c = channels
-        let rows = x.count / c
         let a = UnsafePointer(slope.value.pointer)
-        let (from, to) = (UnsafePointer(x.pointer), y.pointer)
-        Parallel.forRanges(rows, costPerItem: c) { rowRange in
-            for r in rowRange {
-                let src = from + r * c
-                let dst = to + r * c
-                for ch in 0..<c { dst[ch] = src[ch] > 0 ? src[ch] : a[ch] * src[ch] }
+        let (src, dst) = (UnsafePointer(x.pointer), y.pointer)
+        Parallel.forRanges(x.count / c, costPerItem: c) { range in
+            for r in range {
+                let (from, to) = (src + r * c, dst + r * c)
+                var ch = 0
+                while ch < c {
+                    let width = c - ch
+                    let v = loadLanes(from + ch, width)
+                    storeLanes(v.replacing(with: v * loadLanes(a + ch, width), where: v .<= 0), to + ch, width)
+                    ch += 8
+                }
             }
         }
         return y
@@ -42,23 +51,23 @@ public final class PReLU: Layer {
         guard let x = input else { preconditionFailure("\(summary): backward before forward") }
         let dx = Tensor.reuse(&inputGrad, shape: x.shape)
         let c = channels
-        let rows = x.count / c
         let a = UnsafePointer(slope.value.pointer)
-        let da = slope.grad.pointer
-        let (from, grads, to) = (UnsafePointer(x.pointer), UnsafePointer(dy.pointer), dx.pointer)
-        // Channel split: each worker owns its slopes' gradient sums.
-        Parallel.forRanges(c, costPerItem: rows) { chs in
-            for r in 0..<rows {
-                let src = from + r * c
-                let g = grads + r * c
-                let dst = to + r * c
-                for ch in chs {
-                    let negative = src[ch] > 0 ? 0 : src[ch]
-                    dst[ch] = src[ch] > 0 ? g[ch] : a[ch] * g[ch]
-                    da[ch] += g[ch] * negative
+        let (src, grads, dst) = (UnsafePointer(x.pointer), UnsafePointer(dy.pointer), dx.pointer)
+        slopeSums.accumulate(rows: x.count / c, costPerRow: 2 * c) { range, sums in
+            for r in range {
+                let (from, g, to) = (src + r * c, grads + r * c, dst + r * c)
+                var ch = 0
+                while ch < c {
+                    let width = c - ch
+                    let (v, gv) = (loadLanes(from + ch, width), loadLanes(g + ch, width))
+                    let negative = v .<= 0
+                    storeLanes(gv.replacing(with: gv * loadLanes(a + ch, width), where: negative), to + ch, width)
+                    storeLanes(loadLanes(sums + ch, width) + (gv * v).replacing(with: 0, where: .!negative), sums + ch, width)
+                    ch += 8
                 }
             }
         }
+        for ch in 0..<c { slope.grad[ch] += Float(slopeSums.total(0, ch)) }
         return dx
     }
 }
@@ -76,14 +85,29 @@ public final class ReLU: Layer {
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         input = x
         let y = Tensor.reuse(&output, shape: x.shape)
-        for i in 0..<x.count { y[i] = max(x[i], 0) }
+        let (src, dst) = (UnsafePointer(x.pointer), y.pointer)
+        let count = x.count
+        Parallel.forRanges((count + 7) / 8, costPerItem: 8) { range in
+            for i in range {
+                let width = min(8, count - 8 * i)
+                storeLanes(pointwiseMax(loadLanes(src + 8 * i, width), Lanes(repeating: 0)), dst + 8 * i, width)
+            }
+        }
         return y
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
         guard let x = input else { preconditionFailure("ReLU: backward before forward") }
         let dx = Tensor.reuse(&inputGrad, shape: x.shape)
-        for i in 0..<x.count { dx[i] = x[i] > 0 ? dy[i] : 0 }
+        let (src, grads, dst) = (UnsafePointer(x.pointer), UnsafePointer(dy.pointer), dx.pointer)
+        let count = x.count
+        Parallel.forRanges((count + 7) / 8, costPerItem: 8) { range in
+            for i in range {
+                let width = min(8, count - 8 * i)
+                let g = loadLanes(grads + 8 * i, width)
+                storeLanes(g.replacing(with: 0, where: loadLanes(src + 8 * i, width) .<= 0), dst + 8 * i, width)
+            }
+        }
         return dx
     }
 }

@@ -1,23 +1,71 @@
 // Sequential: named layers applied in order; names become the dotted parameter paths.
+// A batch norm directly followed by a PReLU of the same width runs as one fused step
+// (BatchNorm.forward(_:training:then:)): the pair's activations make one trip through
+// memory instead of two. Both stay separate layers for names, parameters and model info.
 import Foundation
 
 public final class Sequential: Layer {
     public let layers: [(name: String, layer: any Layer)]
+    /// What forward and backward run, in order.
+    private let steps: [Step]
+    /// Where forward and backward add their layers' times, when attached.
+    var profile: LayerProfile?
+
+    private enum Step {
+        case single(any Layer)
+        case batchNormPReLU(BatchNorm, PReLU)
+    }
 
     public init(_ layers: [(String, any Layer)]) {
         self.layers = layers.map { (name: $0.0, layer: $0.1) }
+        var steps: [Step] = []
+        var i = 0
+        while i < layers.count {
+            if let bn = layers[i].1 as? BatchNorm, i + 1 < layers.count,
+                let prelu = layers[i + 1].1 as? PReLU, prelu.channels == bn.channels
+            {
+                steps.append(.batchNormPReLU(bn, prelu))
+                i += 2
+            } else {
+                steps.append(.single(layers[i].1))
+                i += 1
+            }
+        }
+        self.steps = steps
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         var h = x
-        for entry in layers { h = entry.layer.forward(h, training: training) }
+        for step in steps {
+            switch step {
+            case .single(let layer):
+                h = timed(layer, backward: false) { layer.forward(h, training: training) }
+            case .batchNormPReLU(let bn, let prelu):
+                h = timed(bn, backward: false, kind: "BatchNorm+PReLU") { bn.forward(h, training: training, then: prelu) }
+            }
+        }
         return h
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
         var g = dy
-        for entry in layers.reversed() { g = entry.layer.backward(g) }
+        for step in steps.reversed() {
+            switch step {
+            case .single(let layer):
+                g = timed(layer, backward: true) { layer.backward(g) }
+            case .batchNormPReLU(let bn, let prelu):
+                g = timed(bn, backward: true, kind: "BatchNorm+PReLU") { bn.backward(g, through: prelu) }
+            }
+        }
         return g
+    }
+
+    /// Runs `body`, timing it under `kind` (default: the layer's type) when a profile is
+    /// attached and the layer is not a container that times its own children.
+    @inline(__always)
+    private func timed(_ layer: any Layer, backward: Bool, kind: String? = nil, _ body: () -> Tensor) -> Tensor {
+        guard let profile, !(layer is Sequential), !(layer is Residual) else { return body() }
+        return profile.time(kind ?? String(describing: type(of: layer)), backward: backward, body)
     }
 
     public var parameters: [NamedParameter] { layers.flatMap { prefixed($0.name, $0.layer.parameters) } }

@@ -27,7 +27,9 @@ public struct BackboneBenchmark: Sendable {
     }
 
     /// One warm-up step, then `runs` timed steps; throughput from the median step time.
-    public func run(runs: Int) throws -> Result {
+    /// With `profile`, the timed steps' layer times (plus "zero gradients" and "SGD step")
+    /// are summed into it.
+    public func run(runs: Int, profile: LayerProfile? = nil) throws -> Result {
         let net = try Backbone.make(name: model, embeddingSize: 512, inputSize: inputSize, seed: 0)
         var generator = SeededGenerator(seed: 1)
         let x = Tensor(shape: [batch, inputSize, inputSize, 3])
@@ -39,15 +41,16 @@ public struct BackboneBenchmark: Sendable {
         func step() {
             switch mode {
             case .train:
-                net.zeroGrad()
+                if let profile { profile.time("zero gradients", backward: true) { net.zeroGrad() } } else { net.zeroGrad() }
                 _ = net.forward(input: x, training: true)
                 net.backward(r)
-                sgd.step(net)
+                if let profile { profile.time("SGD step", backward: true) { sgd.step(net) } } else { sgd.step(net) }
             case .infer:
                 _ = net.forward(input: x, training: false)
             }
         }
         step()
+        net.network.attach(profile)
         var seconds: [Double] = []
         var convSeconds = 0.0
         var convMultiplyAdds = 0.0

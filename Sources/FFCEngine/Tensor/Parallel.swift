@@ -1,14 +1,28 @@
-// Parallel: splits the engine's own loops (depthwise convolution, batch norm, PReLU) across
-// as many workers as OpenBLAS uses, so the non-GEMM layers scale with threads as well.
+// Parallel: splits the engine's own loops (depthwise convolution, batch norm, PReLU,
+// im2col) across as many workers as OpenBLAS uses, so the non-GEMM layers scale with
+// threads as well. Reductions (per-channel sums) give each worker its own partial sums,
+// indexed by the worker number `forRanges` passes, and add them up after the call.
 import Foundation
 
 enum Parallel {
-    /// Calls `body` on contiguous, disjoint sub-ranges covering 0..<count, concurrently when
-    /// there are several threads and `count · costPerItem` is worth a thread hop (≥ 32k).
-    static func forRanges(_ count: Int, costPerItem: Int = 1, _ body: (Range<Int>) -> Void) {
+    /// Workers `forRanges` uses for `count` items: one when there is a single thread or
+    /// `count · costPerItem` is not worth a thread hop (< 32k), else min(threads, count).
+    static func workers(_ count: Int, costPerItem: Int = 1) -> Int {
         let workers = min(BLAS.threads, count)
-        if workers <= 1 || count * costPerItem < 32_768 {
-            body(0..<count)
+        return workers <= 1 || count * costPerItem < 32_768 ? 1 : workers
+    }
+
+    /// Calls `body` on contiguous, disjoint sub-ranges covering 0..<count, concurrently
+    /// when `workers(count, costPerItem:)` says so.
+    static func forRanges(_ count: Int, costPerItem: Int = 1, _ body: (Range<Int>) -> Void) {
+        forRanges(count, workers: workers(count, costPerItem: costPerItem)) { _, range in body(range) }
+    }
+
+    /// Calls `body(worker, range)` for worker in 0..<workers on contiguous, disjoint
+    /// sub-ranges covering 0..<count (some may be empty when count < workers).
+    static func forRanges(_ count: Int, workers: Int, _ body: (Int, Range<Int>) -> Void) {
+        if workers <= 1 {
+            body(0, 0..<count)
             return
         }
         // The ranges are disjoint and the call returns only after every worker finished,
@@ -16,12 +30,12 @@ enum Parallel {
         withoutActuallyEscaping(body) { escaping in
             let shared = SharedBody(run: escaping)
             DispatchQueue.concurrentPerform(iterations: workers) { w in
-                shared.run((count * w / workers)..<(count * (w + 1) / workers))
+                shared.run(w, (count * w / workers)..<(count * (w + 1) / workers))
             }
         }
     }
 
     private struct SharedBody: @unchecked Sendable {
-        let run: (Range<Int>) -> Void
+        let run: (Int, Range<Int>) -> Void
     }
 }
