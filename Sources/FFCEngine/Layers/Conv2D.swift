@@ -1,8 +1,14 @@
 // Conv2D: dense 2-D convolution over NHWC activations without bias (every backbone follows
 // it with batch norm). 1×1 stride-1 convolutions are one GEMM over all N·H·W pixels; every
 // other shape is im2col + GEMM over chunks of images sized to keep the patch matrix small.
-// Backward: dW by GEMM against the patches; dX at stride 1 as a convolution of dY with the
-// flipped kernel (one well-shaped GEMM), at other strides by GEMM then col2im scatter-add.
+// Backward: dW by GEMM against the patches, accumulated with beta = 1; dX at stride 1 as a
+// convolution of dY with the flipped kernel (one well-shaped GEMM), at other strides by GEMM
+// then col2im, written as a gather so each input pixel is written once, in parallel and with
+// no zero-fill of dX. A network's first convolution skips dX (nobody needs the image's
+// gradient) — the largest im2col of an IResNet backward.
+//
+// Scratch (the patch matrices) lives in a `ConvWorkspace` that `Backbone` shares between all
+// its convolutions, since they run one after another: one buffer per net, not per layer.
 //
 // Weight (Cout, KH, KW, Cin) — channels-last like the activations, so a patch row times a
 // weight row is the dot product. PyTorch's (Cout, Cin, KH, KW) maps by permute(0, 2, 3, 1).
@@ -18,22 +24,36 @@ public struct ConvGeometry: Sendable {
     public var label: String { "\(kernel)×\(kernel)" + (stride == 1 ? "" : "/\(stride)") }
 }
 
+/// The im2col scratch of convolutions that never run at the same time; grows to the largest
+/// shape asked for and is then reused, so it costs one buffer per network.
+public final class ConvWorkspace {
+    var cols: Tensor?  // (chunk·OH·OW, K)
+    var colsGrad: Tensor?  // (chunk·OH·OW, K), or (chunk·H·W, KH·KW·Cout) at stride 1
+    var flippedWeight: Tensor?  // (Cin, KH, KW, Cout)
+
+    public init() {}
+}
+
 public final class Conv2D: Layer {
     public let inChannels: Int
     public let outChannels: Int
     public let geometry: ConvGeometry
     public let weight: Parameter  // (Cout, KH, KW, Cin)
-    /// Seconds spent in forward and backward, and the multiply-adds done there, since the
+    /// False for a network's first convolution, whose input is the image: backward then
+    /// computes only the weight gradient and returns the input-gradient buffer unfilled.
+    public var computesInputGradient = true
+    /// Where the patch matrices live; `Backbone` gives all its convolutions one.
+    public var workspace = ConvWorkspace()
+    /// Seconds spent in forward and in backward, and the multiply-adds done there, since the
     /// last `resetProfile()` — what `ffc bench engine` divides to get the share of sgemm peak.
-    public private(set) var profileSeconds = 0.0
+    public private(set) var profileForwardSeconds = 0.0
+    public private(set) var profileBackwardSeconds = 0.0
     public private(set) var profileMultiplyAdds = 0.0
+    public var profileSeconds: Double { profileForwardSeconds + profileBackwardSeconds }
 
     private var input: Tensor?
     private var output: Tensor?  // (N, OH, OW, Cout)
     private var inputGrad: Tensor?  // (N, H, W, Cin)
-    private var cols: Tensor?  // (chunk·OH·OW, K)
-    private var colsGrad: Tensor?  // (chunk·OH·OW, K), or (chunk·H·W, KH·KW·Cout) at stride 1
-    private var flippedWeight: Tensor?  // (Cin, KH, KW, Cout), rotated 180°: stride-1 dX
     /// Floats the im2col buffer may hold before images are processed in smaller chunks
     /// (16 MiB: large enough for full-size GEMMs, small enough to stay flat in memory).
     var colsBudget = 4 << 20
@@ -59,7 +79,8 @@ public final class Conv2D: Layer {
     }
 
     public func resetProfile() {
-        profileSeconds = 0
+        profileForwardSeconds = 0
+        profileBackwardSeconds = 0
         profileMultiplyAdds = 0
     }
 
@@ -87,7 +108,7 @@ public final class Conv2D: Layer {
             var first = 0
             while first < n {
                 let count = min(chunk, n - first)
-                let patches = Tensor.reuse(&cols, shape: [count * oh * ow, patchSize])
+                let patches = Tensor.reuse(&workspace.cols, shape: [count * oh * ow, patchSize])
                 im2col(x, geometry, first: first, count: count, into: patches)
                 BLAS.sgemm(
                     transB: true, m: count * oh * ow, n: outChannels, k: patchSize,
@@ -95,7 +116,7 @@ public final class Conv2D: Layer {
                 first += count
             }
         }
-        profileSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        profileForwardSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         profileMultiplyAdds += Double(multiplyAdds(x.shape))
         return y
     }
@@ -110,14 +131,16 @@ public final class Conv2D: Layer {
             BLAS.sgemm(
                 transA: true, m: outChannels, n: inChannels, k: n * oh * ow,
                 a: dy.pointer, b: x.pointer, beta: 1, c: weight.grad.pointer)
-            BLAS.sgemm(
-                m: n * oh * ow, n: inChannels, k: outChannels,
-                a: dy.pointer, b: weight.value.pointer, c: dx.pointer)
-        } else if geometry.stride == 1 && geometry.padding < geometry.kernel {
+            if computesInputGradient {
+                BLAS.sgemm(
+                    m: n * oh * ow, n: inChannels, k: outChannels,
+                    a: dy.pointer, b: weight.value.pointer, c: dx.pointer)
+            }
+        } else if geometry.stride == 1 && geometry.padding < geometry.kernel && computesInputGradient {
             // dX is the convolution of dY (padded by K−1−P) with the flipped, transposed
             // kernel: a GEMM with K = KH·KW·Cout and no scatter-add back into dX.
             let k = geometry.kernel
-            let flipped = Tensor.reuse(&flippedWeight, shape: [inChannels, k, k, outChannels])
+            let flipped = Tensor.reuse(&workspace.flippedWeight, shape: [inChannels, k, k, outChannels])
             let (wt, ft) = (weight.value.pointer, flipped.pointer)
             for co in 0..<outChannels {
                 for ky in 0..<k {
@@ -133,13 +156,13 @@ public final class Conv2D: Layer {
             var first = 0
             while first < n {
                 let count = min(chunk, n - first)
-                let patches = Tensor.reuse(&cols, shape: [count * oh * ow, patchSize])
+                let patches = Tensor.reuse(&workspace.cols, shape: [count * oh * ow, patchSize])
                 im2col(x, geometry, first: first, count: count, into: patches)
                 let dyChunk = dy.pointer + first * oh * ow * outChannels
                 BLAS.sgemm(
                     transA: true, m: outChannels, n: patchSize, k: count * oh * ow,
                     a: dyChunk, b: patches.pointer, beta: 1, c: weight.grad.pointer)
-                let gradPatches = Tensor.reuse(&colsGrad, shape: [count * h * w, k * k * outChannels])
+                let gradPatches = Tensor.reuse(&workspace.colsGrad, shape: [count * h * w, k * k * outChannels])
                 im2col(dy, transposed, first: first, count: count, into: gradPatches)
                 BLAS.sgemm(
                     transB: true, m: count * h * w, n: inChannels, k: k * k * outChannels,
@@ -147,39 +170,41 @@ public final class Conv2D: Layer {
                 first += count
             }
         } else {
-            dx.zero()
             let chunk = chunkSize(batch: n, outPixels: oh * ow)
             var first = 0
             while first < n {
                 let count = min(chunk, n - first)
                 let rows = count * oh * ow
-                let patches = Tensor.reuse(&cols, shape: [rows, patchSize])
-                let patchGrads = Tensor.reuse(&colsGrad, shape: [rows, patchSize])
+                let patches = Tensor.reuse(&workspace.cols, shape: [rows, patchSize])
                 im2col(x, geometry, first: first, count: count, into: patches)
                 let dyChunk = dy.pointer + first * oh * ow * outChannels
                 BLAS.sgemm(
                     transA: true, m: outChannels, n: patchSize, k: rows,
                     a: dyChunk, b: patches.pointer, beta: 1, c: weight.grad.pointer)
-                BLAS.sgemm(
-                    m: rows, n: patchSize, k: outChannels,
-                    a: dyChunk, b: weight.value.pointer, c: patchGrads.pointer)
-                col2im(patchGrads, first: first, count: count, into: dx)
+                if computesInputGradient {
+                    let patchGrads = Tensor.reuse(&workspace.colsGrad, shape: [rows, patchSize])
+                    BLAS.sgemm(
+                        m: rows, n: patchSize, k: outChannels,
+                        a: dyChunk, b: weight.value.pointer, c: patchGrads.pointer)
+                    col2im(patchGrads, first: first, count: count, into: dx)
+                }
                 first += count
             }
         }
-        profileSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        profileMultiplyAdds += 2 * Double(multiplyAdds(x.shape))
+        profileBackwardSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        profileMultiplyAdds += Double((computesInputGradient ? 2 : 1) * multiplyAdds(x.shape))
         return dx
     }
 
     /// Copies each output pixel's KH·KW·C receptive field of `x` (N, H, W, C) into one row
     /// of `patches`; padding is zeros. Images first..<first+count; workers split the output
-    /// rows (memory-bound copying that would otherwise leave the second core idle).
+    /// rows (memory-bound copying that would otherwise leave the second core idle). A kernel
+    /// row's KW pixels are adjacent in NHWC, so away from the border it is one KW·C copy.
     private func im2col(_ x: Tensor, _ g: ConvGeometry, first: Int, count: Int, into patches: Tensor) {
         let (h, w, c) = (x.shape[1], x.shape[2], x.shape[3])
         let (k, s, p) = (g.kernel, g.stride, g.padding)
         let (oh, ow) = (g.outputSize(h), g.outputSize(w))
-        let rowLength = k * k * c
+        let (rowLength, kernelRow) = (k * k * c, k * c)
         let (src, out) = (UnsafePointer(x.pointer), patches.pointer)
         Parallel.forRanges(count * oh, costPerItem: ow * rowLength) { imageRows in
             for imageRow in imageRows {
@@ -187,51 +212,55 @@ public final class Conv2D: Layer {
                 let image = src + img * h * w * c
                 var dst = out + imageRow * ow * rowLength
                 for ox in 0..<ow {
+                    let x0 = ox * s - p
+                    let inside = x0 >= 0 && x0 + k <= w
                     for ky in 0..<k {
                         let iy = oy * s - p + ky
                         if iy < 0 || iy >= h {
-                            dst.update(repeating: 0, count: k * c)
-                            dst += k * c
-                            continue
-                        }
-                        for kx in 0..<k {
-                            let ix = ox * s - p + kx
-                            if ix < 0 || ix >= w {
-                                dst.update(repeating: 0, count: c)
-                            } else {
-                                dst.update(from: image + (iy * w + ix) * c, count: c)
+                            dst.update(repeating: 0, count: kernelRow)
+                        } else if inside {
+                            dst.update(from: image + (iy * w + x0) * c, count: kernelRow)
+                        } else {
+                            for kx in 0..<k {
+                                let ix = x0 + kx
+                                if ix < 0 || ix >= w {
+                                    (dst + kx * c).update(repeating: 0, count: c)
+                                } else {
+                                    (dst + kx * c).update(from: image + (iy * w + ix) * c, count: c)
+                                }
                             }
-                            dst += c
                         }
+                        dst += kernelRow
                     }
                 }
             }
         }
     }
 
-    /// Adds each patch-row gradient back onto the input pixels it was copied from.
+    /// dX from patch-row gradients (images first..<first+count of the chunk): each input
+    /// pixel sums the patch entries it was copied to. Written as a gather over input rows,
+    /// so workers never write the same pixel and no zero-fill of dX is needed.
     private func col2im(_ patchGrads: Tensor, first: Int, count: Int, into dx: Tensor) {
         let (h, w, c) = (dx.shape[1], dx.shape[2], inChannels)
         let (k, s, p) = (geometry.kernel, geometry.stride, geometry.padding)
         let (oh, ow) = (geometry.outputSize(h), geometry.outputSize(w))
-        var src = UnsafePointer(patchGrads.pointer)
-        for img in first..<(first + count) {
-            let image = dx.pointer + img * h * w * c
-            for oy in 0..<oh {
-                for ox in 0..<ow {
+        let rowLength = k * k * c
+        let src = UnsafePointer(patchGrads.pointer)
+        let target = dx.pointer + first * h * w * c
+        Parallel.forRanges(count * h, costPerItem: w * rowLength) { imageRows in
+            for imageRow in imageRows {
+                let (img, iy) = (imageRow / h, imageRow % h)
+                for ix in 0..<w {
+                    let pixel = target + (imageRow * w + ix) * c
+                    pixel.update(repeating: 0, count: c)
                     for ky in 0..<k {
-                        let iy = oy * s - p + ky
-                        if iy < 0 || iy >= h {
-                            src += k * c
-                            continue
-                        }
+                        let ty = iy + p - ky
+                        guard ty >= 0, ty % s == 0, ty / s < oh else { continue }
                         for kx in 0..<k {
-                            let ix = ox * s - p + kx
-                            if ix >= 0 && ix < w {
-                                let target = image + (iy * w + ix) * c
-                                for ch in 0..<c { target[ch] += src[ch] }
-                            }
-                            src += c
+                            let tx = ix + p - kx
+                            guard tx >= 0, tx % s == 0, tx / s < ow else { continue }
+                            let from = src + ((img * oh + ty / s) * ow + tx / s) * rowLength + (ky * k + kx) * c
+                            for ch in 0..<c { pixel[ch] += from[ch] }
                         }
                     }
                 }
