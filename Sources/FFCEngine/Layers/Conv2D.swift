@@ -1,6 +1,10 @@
 // Conv2D: dense 2-D convolution over NHWC activations without bias (every backbone follows
 // it with batch norm). 1×1 stride-1 convolutions are one GEMM over all N·H·W pixels; every
-// other shape is im2col + GEMM over chunks of images sized to keep the patch matrix small.
+// other shape is im2col + GEMM over chunks of output rows. Small weights (Cout·K ≤ 300k
+// floats: the 64- and 128-channel stages) run on each worker separately — its own
+// L2-sized patch chunk and a single-threaded sgemm, so a skinny GEMM pays no OpenBLAS
+// thread hand-off and reads patches its own core just wrote; large weights use OpenBLAS's
+// threads over big chunks, where re-reading the weight per small chunk would cost more.
 // Backward: dW by GEMM against the patches, accumulated with beta = 1; dX at stride 1 as a
 // convolution of dY with the flipped kernel (one well-shaped GEMM), at other strides by GEMM
 // then col2im, written as a gather so each input pixel is written once, in parallel and with
@@ -27,11 +31,22 @@ public struct ConvGeometry: Sendable {
 /// The im2col scratch of convolutions that never run at the same time; grows to the largest
 /// shape asked for and is then reused, so it costs one buffer per network.
 public final class ConvWorkspace {
-    var cols: Tensor?  // (chunk·OH·OW, K)
-    var colsGrad: Tensor?  // (chunk·OH·OW, K), or (chunk·H·W, KH·KW·Cout) at stride 1
+    var patches: [Tensor] = []  // per worker: (chunk rows, K)
+    var weightGrads: [Tensor] = []  // per worker after the first: (Cout, KH, KW, Cin)
+    var colsGrad: Tensor?  // (chunk·OH·OW, K) for strided dX
     var flippedWeight: Tensor?  // (Cin, KH, KW, Cout)
 
     public init() {}
+
+    /// One buffer of at least `floats` per worker, reused across calls.
+    func buffers(_ slots: inout [Tensor], workers: Int, floats: Int) -> [UnsafeMutablePointer<Float>] {
+        for w in 0..<workers {
+            if w == slots.count { slots.append(Tensor(shape: [floats])) }
+            var slot: Tensor? = slots[w]
+            slots[w] = Tensor.reuse(&slot, shape: [floats])
+        }
+        return slots.prefix(workers).map(\.pointer)
+    }
 }
 
 public final class Conv2D: Layer {
@@ -54,9 +69,12 @@ public final class Conv2D: Layer {
     private var input: Tensor?
     private var output: Tensor?  // (N, OH, OW, Cout)
     private var inputGrad: Tensor?  // (N, H, W, Cin)
-    /// Floats the im2col buffer may hold before images are processed in smaller chunks
-    /// (16 MiB: large enough for full-size GEMMs, small enough to stay flat in memory).
+    /// Floats one im2col chunk may hold on the OpenBLAS-threaded path (16 MiB: full-size
+    /// GEMMs, flat memory); a worker's chunk is capped at 1.5 MiB to stay in its 2 MiB L2.
     var colsBudget = 4 << 20
+    static let workerChunkFloats = 393_216
+    /// Weights up to this many floats take the per-worker path.
+    static let workerPathMaxWeight = 300_000
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0) {
         self.inChannels = inChannels
@@ -87,11 +105,6 @@ public final class Conv2D: Layer {
     private var isPointwise: Bool { geometry.kernel == 1 && geometry.stride == 1 && geometry.padding == 0 }
     private var patchSize: Int { geometry.kernel * geometry.kernel * inChannels }
 
-    /// Images per im2col chunk: as many as fit the budget, at least one.
-    private func chunkSize(batch: Int, outPixels: Int, rowLength: Int? = nil) -> Int {
-        max(1, min(batch, colsBudget / max(1, outPixels * (rowLength ?? patchSize))))
-    }
-
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         precondition(x.shape.count == 4 && x.shape[3] == inChannels, "\(summary) got input \(x.shape)")
         let start = DispatchTime.now().uptimeNanoseconds
@@ -104,16 +117,12 @@ public final class Conv2D: Layer {
                 transB: true, m: n * oh * ow, n: outChannels, k: inChannels,
                 a: x.pointer, b: weight.value.pointer, c: y.pointer)
         } else {
-            let chunk = chunkSize(batch: n, outPixels: oh * ow)
-            var first = 0
-            while first < n {
-                let count = min(chunk, n - first)
-                let patches = Tensor.reuse(&workspace.cols, shape: [count * oh * ow, patchSize])
-                im2col(x, geometry, first: first, count: count, into: patches)
+            let w = UnsafePointer(weight.value.pointer)
+            eachChunk(lines: n * oh, floatsPerLine: ow * patchSize) { lines, patches, _ in
+                im2col(x, geometry, lines: lines, into: patches)
                 BLAS.sgemm(
-                    transB: true, m: count * oh * ow, n: outChannels, k: patchSize,
-                    a: patches.pointer, b: weight.value.pointer, c: y.pointer + first * oh * ow * outChannels)
-                first += count
+                    transB: true, m: lines.count * ow, n: outChannels, k: patchSize,
+                    a: patches, b: w, c: y.pointer + lines.lowerBound * ow * outChannels)
             }
         }
         profileForwardSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -136,59 +145,14 @@ public final class Conv2D: Layer {
                     m: n * oh * ow, n: inChannels, k: outChannels,
                     a: dy.pointer, b: weight.value.pointer, c: dx.pointer)
             }
-        } else if geometry.stride == 1 && geometry.padding < geometry.kernel && computesInputGradient {
-            // dX is the convolution of dY (padded by K−1−P) with the flipped, transposed
-            // kernel: a GEMM with K = KH·KW·Cout and no scatter-add back into dX.
-            let k = geometry.kernel
-            let flipped = Tensor.reuse(&workspace.flippedWeight, shape: [inChannels, k, k, outChannels])
-            let (wt, ft) = (weight.value.pointer, flipped.pointer)
-            for co in 0..<outChannels {
-                for ky in 0..<k {
-                    for kx in 0..<k {
-                        let from = wt + ((co * k + ky) * k + kx) * inChannels
-                        for ci in 0..<inChannels { ft[((ci * k + (k - 1 - ky)) * k + (k - 1 - kx)) * outChannels + co] = from[ci] }
-                    }
-                }
-            }
-            let transposed = ConvGeometry(kernel: k, stride: 1, padding: k - 1 - geometry.padding)
-            let (h, w) = (x.shape[1], x.shape[2])
-            let chunk = chunkSize(batch: n, outPixels: max(oh * ow, h * w), rowLength: max(patchSize, k * k * outChannels))
-            var first = 0
-            while first < n {
-                let count = min(chunk, n - first)
-                let patches = Tensor.reuse(&workspace.cols, shape: [count * oh * ow, patchSize])
-                im2col(x, geometry, first: first, count: count, into: patches)
-                let dyChunk = dy.pointer + first * oh * ow * outChannels
-                BLAS.sgemm(
-                    transA: true, m: outChannels, n: patchSize, k: count * oh * ow,
-                    a: dyChunk, b: patches.pointer, beta: 1, c: weight.grad.pointer)
-                let gradPatches = Tensor.reuse(&workspace.colsGrad, shape: [count * h * w, k * k * outChannels])
-                im2col(dy, transposed, first: first, count: count, into: gradPatches)
-                BLAS.sgemm(
-                    transB: true, m: count * h * w, n: inChannels, k: k * k * outChannels,
-                    a: gradPatches.pointer, b: flipped.pointer, c: dx.pointer + first * h * w * inChannels)
-                first += count
-            }
         } else {
-            let chunk = chunkSize(batch: n, outPixels: oh * ow)
-            var first = 0
-            while first < n {
-                let count = min(chunk, n - first)
-                let rows = count * oh * ow
-                let patches = Tensor.reuse(&workspace.cols, shape: [rows, patchSize])
-                im2col(x, geometry, first: first, count: count, into: patches)
-                let dyChunk = dy.pointer + first * oh * ow * outChannels
-                BLAS.sgemm(
-                    transA: true, m: outChannels, n: patchSize, k: rows,
-                    a: dyChunk, b: patches.pointer, beta: 1, c: weight.grad.pointer)
-                if computesInputGradient {
-                    let patchGrads = Tensor.reuse(&workspace.colsGrad, shape: [rows, patchSize])
-                    BLAS.sgemm(
-                        m: rows, n: patchSize, k: outChannels,
-                        a: dyChunk, b: weight.value.pointer, c: patchGrads.pointer)
-                    col2im(patchGrads, first: first, count: count, into: dx)
+            weightGradient(x, dy)
+            if computesInputGradient {
+                if geometry.stride == 1 && geometry.padding < geometry.kernel {
+                    transposedInputGradient(dy, into: dx)
+                } else {
+                    scatteredInputGradient(dy, into: dx)
                 }
-                first += count
             }
         }
         profileBackwardSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -196,19 +160,109 @@ public final class Conv2D: Layer {
         return dx
     }
 
+    /// Calls `body(lines, patches, worker)` over 0..<lines in chunks, `patches` being a
+    /// scratch buffer for the chunk's `floatsPerLine`-float lines: on every worker with
+    /// single-threaded sgemm when the weight is small, else serially with OpenBLAS's threads.
+    private func eachChunk(
+        lines: Int, floatsPerLine: Int,
+        _ body: (_ lines: Range<Int>, _ patches: UnsafeMutablePointer<Float>, _ worker: Int) -> Void
+    ) {
+        let workers = usesWorkers ? BLAS.threads : 1
+        let budget = workers > 1 ? min(colsBudget, Self.workerChunkFloats) : colsBudget
+        let perChunk = max(1, min(lines, budget / floatsPerLine))
+        let buffers = workspace.buffers(&workspace.patches, workers: workers, floats: perChunk * floatsPerLine)
+        func run(_ range: Range<Int>, _ worker: Int) {
+            var line = range.lowerBound
+            while line < range.upperBound {
+                let end = min(line + perChunk, range.upperBound)
+                body(line..<end, buffers[worker], worker)
+                line = end
+            }
+        }
+        if workers == 1 {
+            run(0..<lines, 0)
+        } else {
+            BLAS.onEachWorker(workers) { w in run((lines * w / workers)..<(lines * (w + 1) / workers), w) }
+        }
+    }
+
+    private var usesWorkers: Bool { BLAS.threads > 1 && weight.value.count <= Self.workerPathMaxWeight }
+
+    /// dW (Cout, K) += dYᵀ · patches, one GEMM per chunk with beta = 1; workers after the
+    /// first accumulate privately and are summed in at the end.
+    private func weightGradient(_ x: Tensor, _ dy: Tensor) {
+        let (oh, ow) = (dy.shape[1], dy.shape[2])
+        let workers = usesWorkers ? BLAS.threads : 1
+        let count = weight.grad.count
+        let grads = [weight.grad.pointer] + workspace.buffers(&workspace.weightGrads, workers: workers - 1, floats: count)
+        for g in grads.dropFirst() { g.update(repeating: 0, count: count) }
+        eachChunk(lines: dy.shape[0] * oh, floatsPerLine: ow * patchSize) { lines, patches, worker in
+            im2col(x, geometry, lines: lines, into: patches)
+            BLAS.sgemm(
+                transA: true, m: outChannels, n: patchSize, k: lines.count * ow,
+                a: dy.pointer + lines.lowerBound * ow * outChannels, b: patches, beta: 1, c: grads[worker])
+        }
+        for g in grads.dropFirst() {
+            let total = weight.grad.pointer
+            for i in 0..<count { total[i] += g[i] }
+        }
+    }
+
+    /// Stride 1: dX is the convolution of dY (padded by K−1−P) with the flipped, transposed
+    /// kernel — one GEMM with K = KH·KW·Cout per chunk and no scatter-add back into dX.
+    private func transposedInputGradient(_ dy: Tensor, into dx: Tensor) {
+        let k = geometry.kernel
+        let flipped = Tensor.reuse(&workspace.flippedWeight, shape: [inChannels, k, k, outChannels])
+        let (wt, ft) = (weight.value.pointer, flipped.pointer)
+        for co in 0..<outChannels {
+            for ky in 0..<k {
+                for kx in 0..<k {
+                    let from = wt + ((co * k + ky) * k + kx) * inChannels
+                    for ci in 0..<inChannels { ft[((ci * k + (k - 1 - ky)) * k + (k - 1 - kx)) * outChannels + co] = from[ci] }
+                }
+            }
+        }
+        let transposed = ConvGeometry(kernel: k, stride: 1, padding: k - 1 - geometry.padding)
+        let (h, w) = (dx.shape[1], dx.shape[2])
+        let rowLength = k * k * outChannels
+        eachChunk(lines: dx.shape[0] * h, floatsPerLine: w * rowLength) { lines, patches, _ in
+            im2col(dy, transposed, lines: lines, into: patches)
+            BLAS.sgemm(
+                transB: true, m: lines.count * w, n: inChannels, k: rowLength,
+                a: patches, b: flipped.pointer, c: dx.pointer + lines.lowerBound * w * inChannels)
+        }
+    }
+
+    /// Other strides: patch gradients dY · W per chunk of whole images, then col2im.
+    private func scatteredInputGradient(_ dy: Tensor, into dx: Tensor) {
+        let (n, oh, ow) = (dy.shape[0], dy.shape[1], dy.shape[2])
+        let chunk = max(1, min(n, colsBudget / max(1, oh * ow * patchSize)))
+        var first = 0
+        while first < n {
+            let count = min(chunk, n - first)
+            let rows = count * oh * ow
+            let patchGrads = Tensor.reuse(&workspace.colsGrad, shape: [rows, patchSize])
+            BLAS.sgemm(
+                m: rows, n: patchSize, k: outChannels,
+                a: dy.pointer + first * oh * ow * outChannels, b: weight.value.pointer, c: patchGrads.pointer)
+            col2im(patchGrads, first: first, count: count, into: dx)
+            first += count
+        }
+    }
+
     /// Copies each output pixel's KH·KW·C receptive field of `x` (N, H, W, C) into one row
-    /// of `patches`; padding is zeros. Images first..<first+count; workers split the output
-    /// rows (memory-bound copying that would otherwise leave the second core idle). A kernel
+    /// of `out`; padding is zeros. `lines` are output rows n·OH + oy; workers split them
+    /// (memory-bound copying that would otherwise leave the second core idle). A kernel
     /// row's KW pixels are adjacent in NHWC, so away from the border it is one KW·C copy.
-    private func im2col(_ x: Tensor, _ g: ConvGeometry, first: Int, count: Int, into patches: Tensor) {
+    private func im2col(_ x: Tensor, _ g: ConvGeometry, lines: Range<Int>, into out: UnsafeMutablePointer<Float>) {
         let (h, w, c) = (x.shape[1], x.shape[2], x.shape[3])
         let (k, s, p) = (g.kernel, g.stride, g.padding)
         let (oh, ow) = (g.outputSize(h), g.outputSize(w))
         let (rowLength, kernelRow) = (k * k * c, k * c)
-        let (src, out) = (UnsafePointer(x.pointer), patches.pointer)
-        Parallel.forRanges(count * oh, costPerItem: ow * rowLength) { imageRows in
-            for imageRow in imageRows {
-                let (img, oy) = (first + imageRow / oh, imageRow % oh)
+        let src = UnsafePointer(x.pointer)
+        Parallel.forRanges(lines.count, costPerItem: ow * rowLength) { chunkLines in
+            for imageRow in chunkLines {
+                let (img, oy) = ((lines.lowerBound + imageRow) / oh, (lines.lowerBound + imageRow) % oh)
                 let image = src + img * h * w * c
                 var dst = out + imageRow * ow * rowLength
                 for ox in 0..<ow {
