@@ -1,10 +1,11 @@
 // Conv2D: dense 2-D convolution over NHWC activations without bias (every backbone follows
 // it with batch norm). 1×1 stride-1 convolutions are one GEMM over all N·H·W pixels; every
 // other shape is im2col + GEMM over chunks of output rows. Small weights (Cout·K ≤ 300k
-// floats: the 64- and 128-channel stages) run on each worker separately — its own
-// L2-sized patch chunk and a single-threaded sgemm, so a skinny GEMM pays no OpenBLAS
-// thread hand-off and reads patches its own core just wrote; large weights use OpenBLAS's
-// threads over big chunks, where re-reading the weight per small chunk would cost more.
+// floats: the 64- and 128-channel stages, every 1×1 of MobileFaceNet) run on each worker
+// separately over its share of the rows — its own L2-sized patch chunk and single-threaded
+// sgemm, so a skinny GEMM pays no OpenBLAS thread hand-off and reads patches its own core
+// just wrote; large weights use OpenBLAS's threads over big chunks, where re-reading the
+// weight per small chunk would cost more.
 // Backward: dW by GEMM against the patches, accumulated with beta = 1; dX at stride 1 as a
 // convolution of dY with the flipped kernel (one well-shaped GEMM), at other strides by GEMM
 // then col2im, written as a gather so each input pixel is written once, in parallel and with
@@ -33,7 +34,7 @@ public struct ConvGeometry: Sendable {
 public final class ConvWorkspace {
     var patches: [Tensor] = []  // per worker: (chunk rows, K)
     var weightGrads: [Tensor] = []  // per worker after the first: (Cout, KH, KW, Cin)
-    var colsGrad: Tensor?  // (chunk·OH·OW, K) for strided dX
+    var patchGrads: [Tensor] = []  // per worker: (chunk·OH·OW, K) for strided dX
     var flippedWeight: Tensor?  // (Cin, KH, KW, Cout)
 
     public init() {}
@@ -113,9 +114,12 @@ public final class Conv2D: Layer {
         let y = Tensor.reuse(&output, shape: outShape)
         let (n, oh, ow) = (outShape[0], outShape[1], outShape[2])
         if isPointwise {
-            BLAS.sgemm(
-                transB: true, m: n * oh * ow, n: outChannels, k: inChannels,
-                a: x.pointer, b: weight.value.pointer, c: y.pointer)
+            eachRange(n * oh * ow, perChunk: n * oh * ow, workers: workers) { rows, _ in
+                BLAS.sgemm(
+                    transB: true, m: rows.count, n: outChannels, k: inChannels,
+                    a: x.pointer + rows.lowerBound * inChannels, b: weight.value.pointer,
+                    c: y.pointer + rows.lowerBound * outChannels)
+            }
         } else {
             let w = UnsafePointer(weight.value.pointer)
             eachChunk(lines: n * oh, floatsPerLine: ow * patchSize) { lines, patches, _ in
@@ -137,13 +141,22 @@ public final class Conv2D: Layer {
         let (n, oh, ow) = (dy.shape[0], dy.shape[1], dy.shape[2])
         if isPointwise {
             // dW (Cout, Cin) += dYᵀ · X ; dX = dY · W
-            BLAS.sgemm(
-                transA: true, m: outChannels, n: inChannels, k: n * oh * ow,
-                a: dy.pointer, b: x.pointer, beta: 1, c: weight.grad.pointer)
+            let rows = n * oh * ow
+            accumulatingWeightGradient { grads in
+                eachRange(rows, perChunk: rows, workers: workers) { range, worker in
+                    BLAS.sgemm(
+                        transA: true, m: outChannels, n: inChannels, k: range.count,
+                        a: dy.pointer + range.lowerBound * outChannels, b: x.pointer + range.lowerBound * inChannels,
+                        beta: 1, c: grads[worker])
+                }
+            }
             if computesInputGradient {
-                BLAS.sgemm(
-                    m: n * oh * ow, n: inChannels, k: outChannels,
-                    a: dy.pointer, b: weight.value.pointer, c: dx.pointer)
+                eachRange(rows, perChunk: rows, workers: workers) { range, _ in
+                    BLAS.sgemm(
+                        m: range.count, n: inChannels, k: outChannels,
+                        a: dy.pointer + range.lowerBound * outChannels, b: weight.value.pointer,
+                        c: dx.pointer + range.lowerBound * inChannels)
+                }
             }
         } else {
             weightGradient(x, dy)
@@ -160,51 +173,64 @@ public final class Conv2D: Layer {
         return dx
     }
 
-    /// Calls `body(lines, patches, worker)` over 0..<lines in chunks, `patches` being a
-    /// scratch buffer for the chunk's `floatsPerLine`-float lines: on every worker with
-    /// single-threaded sgemm when the weight is small, else serially with OpenBLAS's threads.
+    /// Workers for this layer's GEMMs: all of them when the weight is small (each then runs
+    /// single-threaded sgemm), else one caller using OpenBLAS's threads.
+    private var workers: Int { weight.value.count <= Self.workerPathMaxWeight ? max(1, BLAS.threads) : 1 }
+
+    /// Calls `body(range, worker)` over 0..<count in chunks of at most `perChunk`: the
+    /// workers take contiguous shares, each with OpenBLAS single-threaded.
+    private func eachRange(_ count: Int, perChunk: Int, workers: Int, _ body: (_ range: Range<Int>, _ worker: Int) -> Void) {
+        func run(_ range: Range<Int>, _ worker: Int) {
+            var start = range.lowerBound
+            while start < range.upperBound {
+                let end = min(start + max(1, perChunk), range.upperBound)
+                body(start..<end, worker)
+                start = end
+            }
+        }
+        if workers == 1 {
+            run(0..<count, 0)
+        } else {
+            BLAS.onEachWorker(workers) { w in run((count * w / workers)..<(count * (w + 1) / workers), w) }
+        }
+    }
+
+    /// `eachRange` over output lines with a per-worker scratch buffer for the chunk's
+    /// `floatsPerLine`-float lines, capped to a worker's L2 when there are several.
     private func eachChunk(
         lines: Int, floatsPerLine: Int,
         _ body: (_ lines: Range<Int>, _ patches: UnsafeMutablePointer<Float>, _ worker: Int) -> Void
     ) {
-        let workers = usesWorkers ? BLAS.threads : 1
+        let workers = self.workers
         let budget = workers > 1 ? min(colsBudget, Self.workerChunkFloats) : colsBudget
         let perChunk = max(1, min(lines, budget / floatsPerLine))
         let buffers = workspace.buffers(&workspace.patches, workers: workers, floats: perChunk * floatsPerLine)
-        func run(_ range: Range<Int>, _ worker: Int) {
-            var line = range.lowerBound
-            while line < range.upperBound {
-                let end = min(line + perChunk, range.upperBound)
-                body(line..<end, buffers[worker], worker)
-                line = end
-            }
-        }
-        if workers == 1 {
-            run(0..<lines, 0)
-        } else {
-            BLAS.onEachWorker(workers) { w in run((lines * w / workers)..<(lines * (w + 1) / workers), w) }
-        }
+        eachRange(lines, perChunk: perChunk, workers: workers) { range, worker in body(range, buffers[worker], worker) }
     }
 
-    private var usesWorkers: Bool { BLAS.threads > 1 && weight.value.count <= Self.workerPathMaxWeight }
-
-    /// dW (Cout, K) += dYᵀ · patches, one GEMM per chunk with beta = 1; workers after the
-    /// first accumulate privately and are summed in at the end.
-    private func weightGradient(_ x: Tensor, _ dy: Tensor) {
-        let (oh, ow) = (dy.shape[1], dy.shape[2])
-        let workers = usesWorkers ? BLAS.threads : 1
+    /// Runs `body` with one dW accumulator per worker — the gradient itself for the first,
+    /// zeroed scratch for the others — and sums the scratch into the gradient after.
+    private func accumulatingWeightGradient(_ body: (_ grads: [UnsafeMutablePointer<Float>]) -> Void) {
         let count = weight.grad.count
         let grads = [weight.grad.pointer] + workspace.buffers(&workspace.weightGrads, workers: workers - 1, floats: count)
         for g in grads.dropFirst() { g.update(repeating: 0, count: count) }
-        eachChunk(lines: dy.shape[0] * oh, floatsPerLine: ow * patchSize) { lines, patches, worker in
-            im2col(x, geometry, lines: lines, into: patches)
-            BLAS.sgemm(
-                transA: true, m: outChannels, n: patchSize, k: lines.count * ow,
-                a: dy.pointer + lines.lowerBound * ow * outChannels, b: patches, beta: 1, c: grads[worker])
-        }
+        body(grads)
+        let total = weight.grad.pointer
         for g in grads.dropFirst() {
-            let total = weight.grad.pointer
             for i in 0..<count { total[i] += g[i] }
+        }
+    }
+
+    /// dW (Cout, K) += dYᵀ · patches, one GEMM per chunk with beta = 1.
+    private func weightGradient(_ x: Tensor, _ dy: Tensor) {
+        let (oh, ow) = (dy.shape[1], dy.shape[2])
+        accumulatingWeightGradient { grads in
+            eachChunk(lines: dy.shape[0] * oh, floatsPerLine: ow * patchSize) { lines, patches, worker in
+                im2col(x, geometry, lines: lines, into: patches)
+                BLAS.sgemm(
+                    transA: true, m: outChannels, n: patchSize, k: lines.count * ow,
+                    a: dy.pointer + lines.lowerBound * ow * outChannels, b: patches, beta: 1, c: grads[worker])
+            }
         }
     }
 
@@ -233,20 +259,18 @@ public final class Conv2D: Layer {
         }
     }
 
-    /// Other strides: patch gradients dY · W per chunk of whole images, then col2im.
+    /// Other strides: patch gradients dY · W per chunk of whole images (col2im needs every
+    /// patch that touches an input row), then col2im; workers take whole images.
     private func scatteredInputGradient(_ dy: Tensor, into dx: Tensor) {
         let (n, oh, ow) = (dy.shape[0], dy.shape[1], dy.shape[2])
-        let chunk = max(1, min(n, colsBudget / max(1, oh * ow * patchSize)))
-        var first = 0
-        while first < n {
-            let count = min(chunk, n - first)
-            let rows = count * oh * ow
-            let patchGrads = Tensor.reuse(&workspace.colsGrad, shape: [rows, patchSize])
+        let workers = min(self.workers, n)
+        let chunk = max(1, min((n + workers - 1) / workers, colsBudget / max(1, oh * ow * patchSize)))
+        let buffers = workspace.buffers(&workspace.patchGrads, workers: workers, floats: chunk * oh * ow * patchSize)
+        eachRange(n, perChunk: chunk, workers: workers) { images, worker in
             BLAS.sgemm(
-                m: rows, n: patchSize, k: outChannels,
-                a: dy.pointer + first * oh * ow * outChannels, b: weight.value.pointer, c: patchGrads.pointer)
-            col2im(patchGrads, first: first, count: count, into: dx)
-            first += count
+                m: images.count * oh * ow, n: patchSize, k: outChannels,
+                a: dy.pointer + images.lowerBound * oh * ow * outChannels, b: weight.value.pointer, c: buffers[worker])
+            col2im(buffers[worker], images: images, into: dx)
         }
     }
 
@@ -291,17 +315,18 @@ public final class Conv2D: Layer {
         }
     }
 
-    /// dX from patch-row gradients (images first..<first+count of the chunk): each input
+    /// dX of `images` from their patch-row gradients (`patchGrads` starts at the first of
+    /// them): each input
     /// pixel sums the patch entries it was copied to. Written as a gather over input rows,
     /// so workers never write the same pixel and no zero-fill of dX is needed.
-    private func col2im(_ patchGrads: Tensor, first: Int, count: Int, into dx: Tensor) {
+    private func col2im(_ patchGrads: UnsafeMutablePointer<Float>, images: Range<Int>, into dx: Tensor) {
         let (h, w, c) = (dx.shape[1], dx.shape[2], inChannels)
         let (k, s, p) = (geometry.kernel, geometry.stride, geometry.padding)
         let (oh, ow) = (geometry.outputSize(h), geometry.outputSize(w))
         let rowLength = k * k * c
-        let src = UnsafePointer(patchGrads.pointer)
-        let target = dx.pointer + first * h * w * c
-        Parallel.forRanges(count * h, costPerItem: w * rowLength) { imageRows in
+        let src = UnsafePointer(patchGrads)
+        let target = dx.pointer + images.lowerBound * h * w * c
+        Parallel.forRanges(images.count * h, costPerItem: w * rowLength) { imageRows in
             for imageRow in imageRows {
                 let (img, iy) = (imageRow / h, imageRow % h)
                 for ix in 0..<w {
