@@ -1,7 +1,8 @@
 // `ffc bench engine`: training-step and inference images/s of the backbones at 1 and 2
 // threads, side by side with PyTorch running the same architectures on the same CPU
 // (tools/reference/engine_bench.py as a subprocess), plus the measured sgemm peak and the
-// share of it the dense convolutions reach.
+// share of it the dense convolutions reach; optionally each convolution's time and GFLOP/s,
+// and resident memory early and late in a long run (`--steps 1000`).
 import ArgumentParser
 import FFCEngine
 import Foundation
@@ -13,11 +14,17 @@ struct EngineBench: ParsableCommand {
 
     @Flag(help: "One timed step per row instead of five.") var quick = false
     @Flag(help: "Print one JSON object per row instead of a table.") var json = false
-    @Flag(help: "After each row, the milliseconds per step each kind of layer took (forward, backward).")
-    var layers = false
     @Option(help: "Comma-separated backbones (batch 64 for mobilefacenet and tiny, 32 otherwise).")
     var models = "mobilefacenet,ir18,ir50"
     @Option(help: "Comma-separated thread counts.") var threads = "1,2"
+    @Option(help: "Comma-separated modes: train, infer.") var modes = "train,infer"
+    @Option(help: "Timed steps per row (overrides --quick); resident memory is sampled after a tenth of them and at the end.")
+    var steps: Int?
+    @Flag(
+        help: "After each row, the milliseconds per step each kind of layer took (forward, backward), then every convolution's milliseconds and GFLOP/s."
+    )
+    var layers = false
+    @Flag(help: "Do not run the PyTorch reference.") var noPytorch = false
     @Option(help: "The PyTorch reference script; rows say n/a when it or torch is missing.")
     var reference = "tools/reference/engine_bench.py"
     @Option(help: "Python interpreter with torch.") var python = "python3"
@@ -28,8 +35,14 @@ struct EngineBench: ParsableCommand {
             throw ValidationError("unknown backbone '\(name)'; known: \(Backbone.names.joined(separator: ", "))")
         }
         let threadCounts = threads.split(separator: ",").compactMap { Int($0) }
-        let runs = quick ? 1 : 5
-        let pytorch = PyTorchReference(python: python, script: reference)
+        let modeList = try modes.split(separator: ",").map { text in
+            guard let mode = BackboneBenchmark.Mode(rawValue: String(text)) else {
+                throw ValidationError("unknown mode '\(text)'; known: train, infer")
+            }
+            return mode
+        }
+        let runs = steps ?? (quick ? 1 : 5)
+        let pytorch = PyTorchReference(python: noPytorch ? nil : python, script: reference)
         var load = [Double](repeating: 0, count: 3)
         getloadavg(&load, 3)
         let loadText = load.map { String(format: "%.2f", $0) }.joined(separator: " ")
@@ -38,7 +51,8 @@ struct EngineBench: ParsableCommand {
             print(
                 pad("model", 15) + pad("mode", 7) + pad("thr", 4, right: true) + pad("batch", 7, right: true)
                     + pad("img/s", 10, right: true) + pad("pytorch", 10, right: true) + pad("ratio", 8, right: true)
-                    + pad("sgemm GF/s", 12, right: true) + pad("conv GF/s", 11, right: true) + pad("conv %peak", 11, right: true))
+                    + pad("sgemm GF/s", 12, right: true) + pad("conv GF/s", 11, right: true) + pad("conv %peak", 11, right: true)
+                    + pad("conv %time", 11, right: true) + pad("RSS MiB early→late", 20, right: true))
         }
         for threadCount in threadCounts {
             BLAS.threads = threadCount
@@ -46,7 +60,7 @@ struct EngineBench: ParsableCommand {
             for name in names {
                 let batch = name == "mobilefacenet" || name == "tiny" ? 64 : 32
                 let size = Backbone.defaultInputSize(name: name)
-                for mode in BackboneBenchmark.Mode.allCases {
+                for mode in modeList {
                     let profile = layers ? LayerProfile() : nil
                     let ours = try BackboneBenchmark(model: name, mode: mode, batch: batch, inputSize: size).run(runs: runs, profile: profile)
                     let theirs = pytorch.imagesPerSecond(model: name, mode: mode.rawValue, batch: batch, threads: threadCount, size: size, runs: runs)
@@ -58,7 +72,17 @@ struct EngineBench: ParsableCommand {
                             "img_per_s": ours.imagesPerSecond, "sgemm_peak_gflops": peak,
                             "conv_gflops": ours.convolutionGFLOPs, "conv_share_of_peak": share,
                             "conv_time_share": ours.convolutionTimeShare, "load_average": loadText,
+                            "step_seconds": ours.stepSeconds, "steps": runs,
+                            "rss_early_bytes": ours.residentBytesEarly, "rss_late_bytes": ours.residentBytesLate,
                         ]
+                        if layers {
+                            row["convolutions"] = ours.convolutions.map { c -> [String: Any] in
+                                [
+                                    "path": c.path, "layer": c.summary, "forward_ms": 1000 * c.forwardSeconds,
+                                    "backward_ms": 1000 * c.backwardSeconds, "gflops": c.gflops,
+                                ]
+                            }
+                        }
                         row["pytorch_img_per_s"] = theirs ?? NSNull()
                         row["ratio_vs_pytorch"] = ratio ?? NSNull()
                         if let profile {
@@ -76,11 +100,29 @@ struct EngineBench: ParsableCommand {
                                 + pad(ratio.map { String(format: "%.2f×", $0) } ?? "n/a", 8, right: true)
                                 + pad(String(format: "%.1f", peak), 12, right: true)
                                 + pad(String(format: "%.1f", ours.convolutionGFLOPs), 11, right: true)
-                                + pad(String(format: "%.0f%%", 100 * share), 11, right: true))
-                        if let profile { printLayerBreakdown(profile, runs: runs, stepSeconds: Double(batch) / ours.imagesPerSecond) }
+                                + pad(String(format: "%.0f%%", 100 * share), 11, right: true)
+                                + pad(String(format: "%.0f%%", 100 * ours.convolutionTimeShare), 11, right: true)
+                                + pad(String(format: "%.0f→%.0f", mebibytes(ours.residentBytesEarly), mebibytes(ours.residentBytesLate)), 20, right: true))
+                        if let profile {
+                            printLayerBreakdown(profile, runs: runs, stepSeconds: ours.stepSeconds)
+                            printConvolutions(ours, peak: peak)
+                        }
                     }
                 }
             }
+        }
+    }
+
+    private func mebibytes(_ bytes: Int) -> Double { Double(bytes) / 1_048_576 }
+
+    /// Each convolution's mean milliseconds per step and its share of the sgemm peak.
+    private func printConvolutions(_ result: BackboneBenchmark.Result, peak: Double) {
+        for c in result.convolutions {
+            print(
+                "    " + pad(c.path, 28) + pad(c.summary, 24) + pad(String(format: "fwd %.1f ms", 1000 * c.forwardSeconds), 15, right: true)
+                    + pad(String(format: "bwd %.1f ms", 1000 * c.backwardSeconds), 15, right: true)
+                    + pad(String(format: "%.1f GF/s", c.gflops), 13, right: true)
+                    + pad(String(format: "%.0f%%", 100 * c.gflops / peak), 6, right: true))
         }
     }
 }
@@ -107,12 +149,13 @@ struct PyTorchReference {
     let script: String
     let available: Bool
 
-    init(python: String, script: String) {
-        self.python = python
+    /// `python` nil: the reference is switched off and every row says n/a.
+    init(python: String?, script: String) {
+        self.python = python ?? ""
         self.script = script
         available =
-            FileManager.default.fileExists(atPath: script)
-            && PyTorchReference.execute(python, ["-c", "import torch"]).map { _ in true } ?? false
+            python != nil && FileManager.default.fileExists(atPath: script)
+            && PyTorchReference.execute(self.python, ["-c", "import torch"]).map { _ in true } ?? false
     }
 
     func imagesPerSecond(model: String, mode: String, batch: Int, threads: Int, size: Int, runs: Int) -> Double? {

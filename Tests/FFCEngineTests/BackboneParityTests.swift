@@ -27,7 +27,7 @@ import Testing
         for i in 0..<embedding.count { loss += Double(embedding[i]) * Double(r[i]) }
         expectClose("\(name) loss", [Float(loss)], try file.require("\(name).loss"), tolerance: try bound("\(name).loss"))
         net.zeroGrad()
-        let dInput = net.backward(r)
+        let dInput = try #require(net.backward(r, inputGradient: true))
         expectClose("\(name) dinput", dInput.values, try file.require("\(name).dinput"), tolerance: try bound("\(name).dinput"))
         let byName = Dictionary(uniqueKeysWithValues: net.parameters.map { ($0.name, $0) })
         for (key, stored) in file.tensors where key.hasPrefix("\(name).grad.") && !key.hasSuffix(".f32error") {

@@ -59,9 +59,9 @@ import Testing
         let net = try Backbone.make(name: "tiny", embeddingSize: 8, inputSize: 32)
         let x = randomTensor([4, 32, 32, 3], seed: 2)
         let y1 = net.forward(input: x, training: true)
-        let dx1 = net.backward(y1)
+        let dx1 = try #require(net.backward(y1, inputGradient: true))
         let y2 = net.forward(input: x, training: true)
-        let dx2 = net.backward(y2)
+        let dx2 = try #require(net.backward(y2, inputGradient: true))
         #expect(y1.pointer == y2.pointer)
         #expect(dx1.pointer == dx2.pointer)
     }

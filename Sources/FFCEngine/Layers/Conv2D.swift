@@ -1,8 +1,19 @@
 // Conv2D: dense 2-D convolution over NHWC activations without bias (every backbone follows
 // it with batch norm). 1×1 stride-1 convolutions are one GEMM over all N·H·W pixels; every
-// other shape is im2col + GEMM over chunks of images sized to keep the patch matrix small.
-// Backward: dW by GEMM against the patches; dX at stride 1 as a convolution of dY with the
-// flipped kernel (one well-shaped GEMM), at other strides by GEMM then col2im scatter-add.
+// other shape is im2col + GEMM over chunks of output rows. Small weights (Cout·K ≤ 300k
+// floats: the 64- and 128-channel stages, every 1×1 of MobileFaceNet) run on each worker
+// separately over its share of the rows — its own L2-sized patch chunk and single-threaded
+// sgemm, so a skinny GEMM pays no OpenBLAS thread hand-off and reads patches its own core
+// just wrote; large weights use OpenBLAS's threads over big chunks, where re-reading the
+// weight per small chunk would cost more.
+// Backward: dW by GEMM against the patches, accumulated with beta = 1; dX at stride 1 as a
+// convolution of dY with the flipped kernel (one well-shaped GEMM), at other strides by GEMM
+// then col2im, written as a gather so each input pixel is written once, in parallel and with
+// no zero-fill of dX. A network's first convolution skips dX (nobody needs the image's
+// gradient) — the largest im2col of an IResNet backward.
+//
+// Scratch (the patch matrices) lives in a `ConvWorkspace` that `Backbone` shares between all
+// its convolutions, since they run one after another: one buffer per net, not per layer.
 //
 // Weight (Cout, KH, KW, Cin) — channels-last like the activations, so a patch row times a
 // weight row is the dot product. PyTorch's (Cout, Cin, KH, KW) maps by permute(0, 2, 3, 1).
@@ -18,25 +29,53 @@ public struct ConvGeometry: Sendable {
     public var label: String { "\(kernel)×\(kernel)" + (stride == 1 ? "" : "/\(stride)") }
 }
 
+/// The im2col scratch of convolutions that never run at the same time; grows to the largest
+/// shape asked for and is then reused, so it costs one buffer per network.
+public final class ConvWorkspace {
+    var patches: [Tensor] = []  // per worker: (chunk rows, K)
+    var weightGrads: [Tensor] = []  // per worker after the first: (Cout, KH, KW, Cin)
+    var patchGrads: [Tensor] = []  // per worker: (chunk·OH·OW, K) for strided dX
+    var flippedWeight: Tensor?  // (Cin, KH, KW, Cout)
+
+    public init() {}
+
+    /// One buffer of at least `floats` per worker, reused across calls.
+    func buffers(_ slots: inout [Tensor], workers: Int, floats: Int) -> [UnsafeMutablePointer<Float>] {
+        for w in 0..<workers {
+            if w == slots.count { slots.append(Tensor(shape: [floats])) }
+            var slot: Tensor? = slots[w]
+            slots[w] = Tensor.reuse(&slot, shape: [floats])
+        }
+        return slots.prefix(workers).map(\.pointer)
+    }
+}
+
 public final class Conv2D: Layer {
     public let inChannels: Int
     public let outChannels: Int
     public let geometry: ConvGeometry
     public let weight: Parameter  // (Cout, KH, KW, Cin)
-    /// Seconds spent in forward and backward, and the multiply-adds done there, since the
+    /// False for a network's first convolution, whose input is the image: backward then
+    /// computes only the weight gradient and returns the input-gradient buffer unfilled.
+    public var computesInputGradient = true
+    /// Where the patch matrices live; `Backbone` gives all its convolutions one.
+    public var workspace = ConvWorkspace()
+    /// Seconds spent in forward and in backward, and the multiply-adds done there, since the
     /// last `resetProfile()` — what `ffc bench engine` divides to get the share of sgemm peak.
-    public private(set) var profileSeconds = 0.0
+    public private(set) var profileForwardSeconds = 0.0
+    public private(set) var profileBackwardSeconds = 0.0
     public private(set) var profileMultiplyAdds = 0.0
+    public var profileSeconds: Double { profileForwardSeconds + profileBackwardSeconds }
 
     private var input: Tensor?
     private var output: Tensor?  // (N, OH, OW, Cout)
     private var inputGrad: Tensor?  // (N, H, W, Cin)
-    private var cols: Tensor?  // (chunk·OH·OW, K)
-    private var colsGrad: Tensor?  // (chunk·OH·OW, K), or (chunk·H·W, KH·KW·Cout) at stride 1
-    private var flippedWeight: Tensor?  // (Cin, KH, KW, Cout), rotated 180°: stride-1 dX
-    /// Floats the im2col buffer may hold before images are processed in smaller chunks
-    /// (16 MiB: large enough for full-size GEMMs, small enough to stay flat in memory).
+    /// Floats one im2col chunk may hold on the OpenBLAS-threaded path (16 MiB: full-size
+    /// GEMMs, flat memory); a worker's chunk is capped at 1.5 MiB to stay in its 2 MiB L2.
     var colsBudget = 4 << 20
+    static let workerChunkFloats = 393_216
+    /// Weights up to this many floats take the per-worker path.
+    static let workerPathMaxWeight = 300_000
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0) {
         self.inChannels = inChannels
@@ -59,17 +98,13 @@ public final class Conv2D: Layer {
     }
 
     public func resetProfile() {
-        profileSeconds = 0
+        profileForwardSeconds = 0
+        profileBackwardSeconds = 0
         profileMultiplyAdds = 0
     }
 
     private var isPointwise: Bool { geometry.kernel == 1 && geometry.stride == 1 && geometry.padding == 0 }
     private var patchSize: Int { geometry.kernel * geometry.kernel * inChannels }
-
-    /// Images per im2col chunk: as many as fit the budget, at least one.
-    private func chunkSize(batch: Int, outPixels: Int, rowLength: Int? = nil) -> Int {
-        max(1, min(batch, colsBudget / max(1, outPixels * (rowLength ?? patchSize))))
-    }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         precondition(x.shape.count == 4 && x.shape[3] == inChannels, "\(summary) got input \(x.shape)")
@@ -79,23 +114,22 @@ public final class Conv2D: Layer {
         let y = Tensor.reuse(&output, shape: outShape)
         let (n, oh, ow) = (outShape[0], outShape[1], outShape[2])
         if isPointwise {
-            BLAS.sgemm(
-                transB: true, m: n * oh * ow, n: outChannels, k: inChannels,
-                a: x.pointer, b: weight.value.pointer, c: y.pointer)
-        } else {
-            let chunk = chunkSize(batch: n, outPixels: oh * ow)
-            var first = 0
-            while first < n {
-                let count = min(chunk, n - first)
-                let patches = Tensor.reuse(&cols, shape: [count * oh * ow, patchSize])
-                im2col(x, geometry, first: first, count: count, into: patches)
+            eachRange(n * oh * ow, perChunk: n * oh * ow, workers: workers) { rows, _ in
                 BLAS.sgemm(
-                    transB: true, m: count * oh * ow, n: outChannels, k: patchSize,
-                    a: patches.pointer, b: weight.value.pointer, c: y.pointer + first * oh * ow * outChannels)
-                first += count
+                    transB: true, m: rows.count, n: outChannels, k: inChannels,
+                    a: x.pointer + rows.lowerBound * inChannels, b: weight.value.pointer,
+                    c: y.pointer + rows.lowerBound * outChannels)
+            }
+        } else {
+            let w = UnsafePointer(weight.value.pointer)
+            eachChunk(lines: n * oh, floatsPerLine: ow * patchSize) { lines, patches, _ in
+                im2col(x, geometry, lines: lines, into: patches)
+                BLAS.sgemm(
+                    transB: true, m: lines.count * ow, n: outChannels, k: patchSize,
+                    a: patches, b: w, c: y.pointer + lines.lowerBound * ow * outChannels)
             }
         }
-        profileSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        profileForwardSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         profileMultiplyAdds += Double(multiplyAdds(x.shape))
         return y
     }
@@ -107,131 +141,205 @@ public final class Conv2D: Layer {
         let (n, oh, ow) = (dy.shape[0], dy.shape[1], dy.shape[2])
         if isPointwise {
             // dW (Cout, Cin) += dYᵀ · X ; dX = dY · W
-            BLAS.sgemm(
-                transA: true, m: outChannels, n: inChannels, k: n * oh * ow,
-                a: dy.pointer, b: x.pointer, beta: 1, c: weight.grad.pointer)
-            BLAS.sgemm(
-                m: n * oh * ow, n: inChannels, k: outChannels,
-                a: dy.pointer, b: weight.value.pointer, c: dx.pointer)
-        } else if geometry.stride == 1 && geometry.padding < geometry.kernel {
-            // dX is the convolution of dY (padded by K−1−P) with the flipped, transposed
-            // kernel: a GEMM with K = KH·KW·Cout and no scatter-add back into dX.
-            let k = geometry.kernel
-            let flipped = Tensor.reuse(&flippedWeight, shape: [inChannels, k, k, outChannels])
-            let (wt, ft) = (weight.value.pointer, flipped.pointer)
-            for co in 0..<outChannels {
-                for ky in 0..<k {
-                    for kx in 0..<k {
-                        let from = wt + ((co * k + ky) * k + kx) * inChannels
-                        for ci in 0..<inChannels { ft[((ci * k + (k - 1 - ky)) * k + (k - 1 - kx)) * outChannels + co] = from[ci] }
-                    }
+            let rows = n * oh * ow
+            accumulatingWeightGradient { grads in
+                eachRange(rows, perChunk: rows, workers: workers) { range, worker in
+                    BLAS.sgemm(
+                        transA: true, m: outChannels, n: inChannels, k: range.count,
+                        a: dy.pointer + range.lowerBound * outChannels, b: x.pointer + range.lowerBound * inChannels,
+                        beta: 1, c: grads[worker])
                 }
             }
-            let transposed = ConvGeometry(kernel: k, stride: 1, padding: k - 1 - geometry.padding)
-            let (h, w) = (x.shape[1], x.shape[2])
-            let chunk = chunkSize(batch: n, outPixels: max(oh * ow, h * w), rowLength: max(patchSize, k * k * outChannels))
-            var first = 0
-            while first < n {
-                let count = min(chunk, n - first)
-                let patches = Tensor.reuse(&cols, shape: [count * oh * ow, patchSize])
-                im2col(x, geometry, first: first, count: count, into: patches)
-                let dyChunk = dy.pointer + first * oh * ow * outChannels
-                BLAS.sgemm(
-                    transA: true, m: outChannels, n: patchSize, k: count * oh * ow,
-                    a: dyChunk, b: patches.pointer, beta: 1, c: weight.grad.pointer)
-                let gradPatches = Tensor.reuse(&colsGrad, shape: [count * h * w, k * k * outChannels])
-                im2col(dy, transposed, first: first, count: count, into: gradPatches)
-                BLAS.sgemm(
-                    transB: true, m: count * h * w, n: inChannels, k: k * k * outChannels,
-                    a: gradPatches.pointer, b: flipped.pointer, c: dx.pointer + first * h * w * inChannels)
-                first += count
+            if computesInputGradient {
+                eachRange(rows, perChunk: rows, workers: workers) { range, _ in
+                    BLAS.sgemm(
+                        m: range.count, n: inChannels, k: outChannels,
+                        a: dy.pointer + range.lowerBound * outChannels, b: weight.value.pointer,
+                        c: dx.pointer + range.lowerBound * inChannels)
+                }
             }
         } else {
-            dx.zero()
-            let chunk = chunkSize(batch: n, outPixels: oh * ow)
-            var first = 0
-            while first < n {
-                let count = min(chunk, n - first)
-                let rows = count * oh * ow
-                let patches = Tensor.reuse(&cols, shape: [rows, patchSize])
-                let patchGrads = Tensor.reuse(&colsGrad, shape: [rows, patchSize])
-                im2col(x, geometry, first: first, count: count, into: patches)
-                let dyChunk = dy.pointer + first * oh * ow * outChannels
-                BLAS.sgemm(
-                    transA: true, m: outChannels, n: patchSize, k: rows,
-                    a: dyChunk, b: patches.pointer, beta: 1, c: weight.grad.pointer)
-                BLAS.sgemm(
-                    m: rows, n: patchSize, k: outChannels,
-                    a: dyChunk, b: weight.value.pointer, c: patchGrads.pointer)
-                col2im(patchGrads, first: first, count: count, into: dx)
-                first += count
+            weightGradient(x, dy)
+            if computesInputGradient {
+                if geometry.stride == 1 && geometry.padding < geometry.kernel {
+                    transposedInputGradient(dy, into: dx)
+                } else {
+                    scatteredInputGradient(dy, into: dx)
+                }
             }
         }
-        profileSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        profileMultiplyAdds += 2 * Double(multiplyAdds(x.shape))
+        profileBackwardSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        profileMultiplyAdds += Double((computesInputGradient ? 2 : 1) * multiplyAdds(x.shape))
         return dx
     }
 
+    /// Workers for this layer's GEMMs: all of them when the weight is small (each then runs
+    /// single-threaded sgemm), else one caller using OpenBLAS's threads.
+    private var workers: Int { weight.value.count <= Self.workerPathMaxWeight ? max(1, BLAS.threads) : 1 }
+
+    /// Calls `body(range, worker)` over 0..<count in chunks of at most `perChunk`: the
+    /// workers take contiguous shares, each with OpenBLAS single-threaded.
+    private func eachRange(_ count: Int, perChunk: Int, workers: Int, _ body: (_ range: Range<Int>, _ worker: Int) -> Void) {
+        func run(_ range: Range<Int>, _ worker: Int) {
+            var start = range.lowerBound
+            while start < range.upperBound {
+                let end = min(start + max(1, perChunk), range.upperBound)
+                body(start..<end, worker)
+                start = end
+            }
+        }
+        if workers == 1 {
+            run(0..<count, 0)
+        } else {
+            BLAS.onEachWorker(workers) { w in run((count * w / workers)..<(count * (w + 1) / workers), w) }
+        }
+    }
+
+    /// `eachRange` over output lines with a per-worker scratch buffer for the chunk's
+    /// `floatsPerLine`-float lines, capped to a worker's L2 when there are several.
+    private func eachChunk(
+        lines: Int, floatsPerLine: Int,
+        _ body: (_ lines: Range<Int>, _ patches: UnsafeMutablePointer<Float>, _ worker: Int) -> Void
+    ) {
+        let workers = self.workers
+        let budget = workers > 1 ? min(colsBudget, Self.workerChunkFloats) : colsBudget
+        let perChunk = max(1, min(lines, budget / floatsPerLine))
+        let buffers = workspace.buffers(&workspace.patches, workers: workers, floats: perChunk * floatsPerLine)
+        eachRange(lines, perChunk: perChunk, workers: workers) { range, worker in body(range, buffers[worker], worker) }
+    }
+
+    /// Runs `body` with one dW accumulator per worker — the gradient itself for the first,
+    /// zeroed scratch for the others — and sums the scratch into the gradient after.
+    private func accumulatingWeightGradient(_ body: (_ grads: [UnsafeMutablePointer<Float>]) -> Void) {
+        let count = weight.grad.count
+        let grads = [weight.grad.pointer] + workspace.buffers(&workspace.weightGrads, workers: workers - 1, floats: count)
+        for g in grads.dropFirst() { g.update(repeating: 0, count: count) }
+        body(grads)
+        let total = weight.grad.pointer
+        for g in grads.dropFirst() {
+            for i in 0..<count { total[i] += g[i] }
+        }
+    }
+
+    /// dW (Cout, K) += dYᵀ · patches, one GEMM per chunk with beta = 1.
+    private func weightGradient(_ x: Tensor, _ dy: Tensor) {
+        let (oh, ow) = (dy.shape[1], dy.shape[2])
+        accumulatingWeightGradient { grads in
+            eachChunk(lines: dy.shape[0] * oh, floatsPerLine: ow * patchSize) { lines, patches, worker in
+                im2col(x, geometry, lines: lines, into: patches)
+                BLAS.sgemm(
+                    transA: true, m: outChannels, n: patchSize, k: lines.count * ow,
+                    a: dy.pointer + lines.lowerBound * ow * outChannels, b: patches, beta: 1, c: grads[worker])
+            }
+        }
+    }
+
+    /// Stride 1: dX is the convolution of dY (padded by K−1−P) with the flipped, transposed
+    /// kernel — one GEMM with K = KH·KW·Cout per chunk and no scatter-add back into dX.
+    private func transposedInputGradient(_ dy: Tensor, into dx: Tensor) {
+        let k = geometry.kernel
+        let flipped = Tensor.reuse(&workspace.flippedWeight, shape: [inChannels, k, k, outChannels])
+        let (wt, ft) = (weight.value.pointer, flipped.pointer)
+        for co in 0..<outChannels {
+            for ky in 0..<k {
+                for kx in 0..<k {
+                    let from = wt + ((co * k + ky) * k + kx) * inChannels
+                    for ci in 0..<inChannels { ft[((ci * k + (k - 1 - ky)) * k + (k - 1 - kx)) * outChannels + co] = from[ci] }
+                }
+            }
+        }
+        let transposed = ConvGeometry(kernel: k, stride: 1, padding: k - 1 - geometry.padding)
+        let (h, w) = (dx.shape[1], dx.shape[2])
+        let rowLength = k * k * outChannels
+        eachChunk(lines: dx.shape[0] * h, floatsPerLine: w * rowLength) { lines, patches, _ in
+            im2col(dy, transposed, lines: lines, into: patches)
+            BLAS.sgemm(
+                transB: true, m: lines.count * w, n: inChannels, k: rowLength,
+                a: patches, b: flipped.pointer, c: dx.pointer + lines.lowerBound * w * inChannels)
+        }
+    }
+
+    /// Other strides: patch gradients dY · W per chunk of whole images (col2im needs every
+    /// patch that touches an input row), then col2im; workers take whole images.
+    private func scatteredInputGradient(_ dy: Tensor, into dx: Tensor) {
+        let (n, oh, ow) = (dy.shape[0], dy.shape[1], dy.shape[2])
+        let workers = min(self.workers, n)
+        let chunk = max(1, min((n + workers - 1) / workers, colsBudget / max(1, oh * ow * patchSize)))
+        let buffers = workspace.buffers(&workspace.patchGrads, workers: workers, floats: chunk * oh * ow * patchSize)
+        eachRange(n, perChunk: chunk, workers: workers) { images, worker in
+            BLAS.sgemm(
+                m: images.count * oh * ow, n: patchSize, k: outChannels,
+                a: dy.pointer + images.lowerBound * oh * ow * outChannels, b: weight.value.pointer, c: buffers[worker])
+            col2im(buffers[worker], images: images, into: dx)
+        }
+    }
+
     /// Copies each output pixel's KH·KW·C receptive field of `x` (N, H, W, C) into one row
-    /// of `patches`; padding is zeros. Images first..<first+count; workers split the output
-    /// rows (memory-bound copying that would otherwise leave the second core idle).
-    private func im2col(_ x: Tensor, _ g: ConvGeometry, first: Int, count: Int, into patches: Tensor) {
+    /// of `out`; padding is zeros. `lines` are output rows n·OH + oy; workers split them
+    /// (memory-bound copying that would otherwise leave the second core idle). A kernel
+    /// row's KW pixels are adjacent in NHWC, so away from the border it is one KW·C copy.
+    private func im2col(_ x: Tensor, _ g: ConvGeometry, lines: Range<Int>, into out: UnsafeMutablePointer<Float>) {
         let (h, w, c) = (x.shape[1], x.shape[2], x.shape[3])
         let (k, s, p) = (g.kernel, g.stride, g.padding)
         let (oh, ow) = (g.outputSize(h), g.outputSize(w))
-        let rowLength = k * k * c
-        let (src, out) = (UnsafePointer(x.pointer), patches.pointer)
-        Parallel.forRanges(count * oh, costPerItem: ow * rowLength) { imageRows in
-            for imageRow in imageRows {
-                let (img, oy) = (first + imageRow / oh, imageRow % oh)
+        let (rowLength, kernelRow) = (k * k * c, k * c)
+        let src = UnsafePointer(x.pointer)
+        Parallel.forRanges(lines.count, costPerItem: ow * rowLength) { chunkLines in
+            for imageRow in chunkLines {
+                let (img, oy) = ((lines.lowerBound + imageRow) / oh, (lines.lowerBound + imageRow) % oh)
                 let image = src + img * h * w * c
                 var dst = out + imageRow * ow * rowLength
                 for ox in 0..<ow {
+                    let x0 = ox * s - p
+                    let inside = x0 >= 0 && x0 + k <= w
                     for ky in 0..<k {
                         let iy = oy * s - p + ky
                         if iy < 0 || iy >= h {
-                            dst.update(repeating: 0, count: k * c)
-                            dst += k * c
-                            continue
-                        }
-                        for kx in 0..<k {
-                            let ix = ox * s - p + kx
-                            if ix < 0 || ix >= w {
-                                dst.update(repeating: 0, count: c)
-                            } else {
-                                dst.update(from: image + (iy * w + ix) * c, count: c)
+                            dst.update(repeating: 0, count: kernelRow)
+                        } else if inside {
+                            dst.update(from: image + (iy * w + x0) * c, count: kernelRow)
+                        } else {
+                            for kx in 0..<k {
+                                let ix = x0 + kx
+                                if ix < 0 || ix >= w {
+                                    (dst + kx * c).update(repeating: 0, count: c)
+                                } else {
+                                    (dst + kx * c).update(from: image + (iy * w + ix) * c, count: c)
+                                }
                             }
-                            dst += c
                         }
+                        dst += kernelRow
                     }
                 }
             }
         }
     }
 
-    /// Adds each patch-row gradient back onto the input pixels it was copied from.
-    private func col2im(_ patchGrads: Tensor, first: Int, count: Int, into dx: Tensor) {
+    /// dX of `images` from their patch-row gradients (`patchGrads` starts at the first of
+    /// them): each input
+    /// pixel sums the patch entries it was copied to. Written as a gather over input rows,
+    /// so workers never write the same pixel and no zero-fill of dX is needed.
+    private func col2im(_ patchGrads: UnsafeMutablePointer<Float>, images: Range<Int>, into dx: Tensor) {
         let (h, w, c) = (dx.shape[1], dx.shape[2], inChannels)
         let (k, s, p) = (geometry.kernel, geometry.stride, geometry.padding)
         let (oh, ow) = (geometry.outputSize(h), geometry.outputSize(w))
-        var src = UnsafePointer(patchGrads.pointer)
-        for img in first..<(first + count) {
-            let image = dx.pointer + img * h * w * c
-            for oy in 0..<oh {
-                for ox in 0..<ow {
+        let rowLength = k * k * c
+        let src = UnsafePointer(patchGrads)
+        let target = dx.pointer + images.lowerBound * h * w * c
+        Parallel.forRanges(images.count * h, costPerItem: w * rowLength) { imageRows in
+            for imageRow in imageRows {
+                let (img, iy) = (imageRow / h, imageRow % h)
+                for ix in 0..<w {
+                    let pixel = target + (imageRow * w + ix) * c
+                    pixel.update(repeating: 0, count: c)
                     for ky in 0..<k {
-                        let iy = oy * s - p + ky
-                        if iy < 0 || iy >= h {
-                            src += k * c
-                            continue
-                        }
+                        let ty = iy + p - ky
+                        guard ty >= 0, ty % s == 0, ty / s < oh else { continue }
                         for kx in 0..<k {
-                            let ix = ox * s - p + kx
-                            if ix >= 0 && ix < w {
-                                let target = image + (iy * w + ix) * c
-                                for ch in 0..<c { target[ch] += src[ch] }
-                            }
-                            src += c
+                            let tx = ix + p - kx
+                            guard tx >= 0, tx % s == 0, tx / s < ow else { continue }
+                            let from = src + ((img * oh + ty / s) * ow + tx / s) * rowLength + (ky * k + kx) * c
+                            for ch in 0..<c { pixel[ch] += from[ch] }
                         }
                     }
                 }

@@ -52,7 +52,14 @@ public final class Backbone {
         self.network = network
         parameters = network.parameters
         buffers = network.buffers
+        let layers = network.walk()
+        let workspace = ConvWorkspace()
+        for case let conv as Conv2D in layers.map(\.layer) { conv.workspace = workspace }
+        stem = layers.first { $0.layer.children.isEmpty }?.layer as? Conv2D
     }
+
+    /// The convolution that reads the image, whose input gradient a training step never needs.
+    private let stem: Conv2D?
 
     /// A label that differs whenever tensor shapes differ: "ir18-512@112".
     public var architecture: String { "\(name)-\(embeddingSize)@\(inputSize)" }
@@ -66,9 +73,15 @@ public final class Backbone {
         return network.forward(input, training: training)
     }
 
-    /// dEmbedding (N, D) → dInput (N, H, W, 3); accumulates every parameter's gradient.
+    /// Accumulates every parameter's gradient from dEmbedding (N, D). Returns dInput
+    /// (N, H, W, 3) only when `inputGradient` is asked for: training never needs it, and the
+    /// first convolution's input gradient is the costliest one to compute.
     @discardableResult
-    public func backward(_ dEmbedding: Tensor) -> Tensor { network.backward(dEmbedding) }
+    public func backward(_ dEmbedding: Tensor, inputGradient: Bool = false) -> Tensor? {
+        stem?.computesInputGradient = inputGradient
+        let dInput = network.backward(dEmbedding)
+        return inputGradient ? dInput : nil
+    }
 
     public func zeroGrad() {
         for p in parameters { p.grad.zero() }

@@ -40,18 +40,34 @@ public final class SGD {
                 v = Tensor(shape: p.value.shape)
                 velocity[p.name] = v
             }
-            let (theta, grad, buf) = (p.value.pointer, p.grad.pointer, v.pointer)
-            let (mu, lr) = (momentum, learningRate)
-            for i in 0..<p.value.count {
-                var g = grad[i] + wd * theta[i]
-                if mu != 0 {
-                    buf[i] = mu * buf[i] + g
-                    g = nesterov ? g + mu * buf[i] : buf[i]
-                }
-                theta[i] -= lr * g
-            }
+            update(theta: p.value.pointer, grad: UnsafePointer(p.grad.pointer), velocity: v.pointer, count: p.value.count, weightDecay: wd)
         }
         return squares.squareRoot()
+    }
+
+    /// θ ← θ − lr·g for one parameter, one pass over its memory, split across the workers;
+    /// the momentum and Nesterov branches are outside the loops so each loop vectorises.
+    private func update(theta: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>, velocity buf: UnsafeMutablePointer<Float>, count: Int, weightDecay wd: Float) {
+        let (mu, lr, nesterov) = (momentum, learningRate, nesterov)
+        Parallel.forRanges(count, costPerItem: 4) { range in
+            if mu == 0 {
+                for i in range { theta[i] -= lr * (grad[i] + wd * theta[i]) }
+            } else if nesterov {
+                for i in range {
+                    let g = grad[i] + wd * theta[i]
+                    let v = mu * buf[i] + g
+                    buf[i] = v
+                    theta[i] -= lr * (g + mu * v)
+                }
+            } else {
+                for i in range {
+                    let g = grad[i] + wd * theta[i]
+                    let v = mu * buf[i] + g
+                    buf[i] = v
+                    theta[i] -= lr * v
+                }
+            }
+        }
     }
 
     @discardableResult

@@ -26,6 +26,25 @@ public enum BLAS {
         set { openblas_set_num_threads(Int32(newValue)) }
     }
 
+    /// Calls `body(worker)` for every worker in 0..<workers concurrently, with OpenBLAS
+    /// single-threaded meanwhile, so each worker's sgemm runs on its own core over data its
+    /// own cache holds; the thread count is restored afterwards.
+    public static func onEachWorker(_ workers: Int, _ body: (Int) -> Void) {
+        let saved = threads
+        threads = 1
+        defer { threads = saved }
+        // The call returns only after every worker finished, so sharing the non-Sendable
+        // body (and what it captures) with the workers is safe.
+        withoutActuallyEscaping(body) { escaping in
+            let shared = WorkerBody(run: escaping)
+            DispatchQueue.concurrentPerform(iterations: workers) { shared.run($0) }
+        }
+    }
+
+    private struct WorkerBody: @unchecked Sendable {
+        let run: (Int) -> Void
+    }
+
     /// The kernel family OpenBLAS picked for this CPU (e.g. "Zen", "Haswell").
     public static var coreName: String { String(cString: openblas_get_corename()) }
 
