@@ -17,7 +17,11 @@ let package = Package(
         .target(name: "LRUCache"),
         .target(
             name: "FFCEngine",
-            dependencies: ["LRUCache", "CLMDB", "COpenBLAS", "CJPEG", "CScoreScan"]
+            dependencies: ["LRUCache", "CLMDB", "COpenBLAS", "CJPEG", "CScoreScan"],
+            // AVX2 + FMA: the channel-lane loops of batch norm, PReLU and depthwise convolution run
+            // 8 wide instead of 4 (about 10% of a mobilefacenet training step); `ffc` checks the CPU
+            // first (Sources/FFCConsole/CPUFeatures.swift).
+            swiftSettings: [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma"])]
         ),
         // The live console: layout, panels, themes, keys; only UI/Terminal.swift calls curses.
         .target(name: "FFCConsoleUI", dependencies: ["FFCEngine", "CNcurses"]),

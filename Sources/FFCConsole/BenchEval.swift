@@ -181,31 +181,30 @@ struct BenchEval: ParsableCommand {
         let workers = ProcessInfo.processInfo.activeProcessorCount
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: workers * chunk * tile)
         defer { scores.deallocate() }
-        let threads = BLAS.threads
-        BLAS.threads = 1
-        defer { BLAS.threads = threads }
         let chunks = (p + chunk - 1) / chunk
         let t = Date()
-        probes.withUnsafeBufferPointer { a in
-            block.withUnsafeBufferPointer { b in
-                nonisolated(unsafe) let (a, b, scores) = (a.baseAddress!, b.baseAddress!, scores)
-                var done = 0
-                while done < d {
-                    let n = min(cols, d - done)
-                    let tasks = chunks * ((n + tile - 1) / tile)
-                    let counter = Atomic<Int>(0)
-                    DispatchQueue.concurrentPerform(iterations: workers) { w in
-                        while true {
-                            let task = counter.add(1, ordering: .relaxed).oldValue
-                            guard task < tasks else { return }
-                            let c0 = (task / chunks) * tile
-                            let r0 = (task % chunks) * chunk
-                            ScoreGEMM.scores(
-                                a + r0 * dim, rows: min(chunk, p - r0), b + c0 * dim, cols: min(tile, n - c0),
-                                dim: dim, into: scores + w * chunk * tile)
+        BLAS.singleThreaded {
+            probes.withUnsafeBufferPointer { a in
+                block.withUnsafeBufferPointer { b in
+                    nonisolated(unsafe) let (a, b, scores) = (a.baseAddress!, b.baseAddress!, scores)
+                    var done = 0
+                    while done < d {
+                        let n = min(cols, d - done)
+                        let tasks = chunks * ((n + tile - 1) / tile)
+                        let counter = Atomic<Int>(0)
+                        DispatchQueue.concurrentPerform(iterations: workers) { w in
+                            while true {
+                                let task = counter.add(1, ordering: .relaxed).oldValue
+                                guard task < tasks else { return }
+                                let c0 = (task / chunks) * tile
+                                let r0 = (task % chunks) * chunk
+                                ScoreGEMM.scores(
+                                    a + r0 * dim, rows: min(chunk, p - r0), b + c0 * dim, cols: min(tile, n - c0),
+                                    dim: dim, into: scores + w * chunk * tile)
+                            }
                         }
+                        done += n
                     }
-                    done += n
                 }
             }
         }

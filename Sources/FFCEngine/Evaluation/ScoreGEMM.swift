@@ -14,14 +14,4 @@ public enum ScoreGEMM {
     /// generic answer such as "Prescott" means detection failed and sgemm runs several times
     /// slower: start the program with OPENBLAS_CORETYPE=Haswell (or SkylakeX, Zen) set.
     public static var coreName: String { BLAS.coreName }
-
-    /// Runs `body` with OpenBLAS limited to one thread (restored afterwards), for callers that
-    /// run one sgemm per worker thread themselves: idle OpenBLAS threads spin for a while after
-    /// each call and would steal the cores those workers need.
-    static func singleThreaded<T>(_ body: () throws -> T) rethrows -> T {
-        let threads = BLAS.threads
-        BLAS.threads = 1
-        defer { BLAS.threads = threads }
-        return try body()
-    }
 }

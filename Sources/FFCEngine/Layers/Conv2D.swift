@@ -143,7 +143,7 @@ public final class Conv2D: Layer {
             // dW (Cout, Cin) += dYᵀ · X ; dX = dY · W
             let rows = n * oh * ow
             accumulatingWeightGradient { grads in
-                eachRange(rows, perChunk: rows, workers: workers) { range, worker in
+                eachRange(rows, perChunk: rows, workers: grads.count) { range, worker in
                     BLAS.sgemm(
                         transA: true, m: outChannels, n: inChannels, k: range.count,
                         a: dy.pointer + range.lowerBound * outChannels, b: x.pointer + range.lowerBound * inChannels,
@@ -198,10 +198,10 @@ public final class Conv2D: Layer {
     /// `eachRange` over output lines with a per-worker scratch buffer for the chunk's
     /// `floatsPerLine`-float lines, capped to a worker's L2 when there are several.
     private func eachChunk(
-        lines: Int, floatsPerLine: Int,
+        lines: Int, floatsPerLine: Int, workers: Int? = nil,
         _ body: (_ lines: Range<Int>, _ patches: UnsafeMutablePointer<Float>, _ worker: Int) -> Void
     ) {
-        let workers = self.workers
+        let workers = workers ?? self.workers
         let budget = workers > 1 ? min(colsBudget, Self.workerChunkFloats) : colsBudget
         let perChunk = max(1, min(lines, budget / floatsPerLine))
         let buffers = workspace.buffers(&workspace.patches, workers: workers, floats: perChunk * floatsPerLine)
@@ -212,6 +212,7 @@ public final class Conv2D: Layer {
     /// zeroed scratch for the others — and sums the scratch into the gradient after.
     private func accumulatingWeightGradient(_ body: (_ grads: [UnsafeMutablePointer<Float>]) -> Void) {
         let count = weight.grad.count
+        let workers = self.workers
         let grads = [weight.grad.pointer] + workspace.buffers(&workspace.weightGrads, workers: workers - 1, floats: count)
         for g in grads.dropFirst() { g.update(repeating: 0, count: count) }
         body(grads)
@@ -225,7 +226,7 @@ public final class Conv2D: Layer {
     private func weightGradient(_ x: Tensor, _ dy: Tensor) {
         let (oh, ow) = (dy.shape[1], dy.shape[2])
         accumulatingWeightGradient { grads in
-            eachChunk(lines: dy.shape[0] * oh, floatsPerLine: ow * patchSize) { lines, patches, worker in
+            eachChunk(lines: dy.shape[0] * oh, floatsPerLine: ow * patchSize, workers: grads.count) { lines, patches, worker in
                 im2col(x, geometry, lines: lines, into: patches)
                 BLAS.sgemm(
                     transA: true, m: outChannels, n: patchSize, k: lines.count * ow,

@@ -2,6 +2,7 @@
 // row-major float32 matrices.
 import COpenBLAS
 import Foundation
+import Synchronization
 
 public enum BLAS {
     /// C (m×n) = alpha · op(A) · op(B) + beta · C, row-major; op transposes when asked.
@@ -20,24 +21,56 @@ public enum BLAS {
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc ?? n))
     }
 
-    /// Threads OpenBLAS uses for every following call.
+    /// The thread count the engine is configured for: OpenBLAS's own threads on large GEMMs
+    /// and the engine's workers elsewhere. Setting it is the only way it changes; sections that
+    /// run OpenBLAS single-threaded (`singleThreaded`, `onEachWorker`) leave it as it is, so
+    /// code on other threads always reads the configured value.
     public static var threads: Int {
-        get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(newValue)) }
+        get { state.withLock { $0.configured } }
+        set {
+            state.withLock { state in
+                state.configured = max(1, newValue)
+                if state.singleThreadedSections == 0 { openblas_set_num_threads(Int32(state.configured)) }
+            }
+        }
+    }
+
+    private struct ThreadState {
+        var configured = max(1, Int(openblas_get_num_threads()))
+        var singleThreadedSections = 0
+    }
+
+    private static let state = Mutex(ThreadState())
+
+    /// Runs `body` with OpenBLAS limited to one thread, for callers that run one sgemm per
+    /// worker thread themselves (idle OpenBLAS threads spin for a while after each call and
+    /// would steal those workers' cores). Sections may overlap across threads: OpenBLAS gets
+    /// its configured count back when the last one ends.
+    public static func singleThreaded<T>(_ body: () throws -> T) rethrows -> T {
+        state.withLock { state in
+            if state.singleThreadedSections == 0 { openblas_set_num_threads(1) }
+            state.singleThreadedSections += 1
+        }
+        defer {
+            state.withLock { state in
+                state.singleThreadedSections -= 1
+                if state.singleThreadedSections == 0 { openblas_set_num_threads(Int32(state.configured)) }
+            }
+        }
+        return try body()
     }
 
     /// Calls `body(worker)` for every worker in 0..<workers concurrently, with OpenBLAS
     /// single-threaded meanwhile, so each worker's sgemm runs on its own core over data its
-    /// own cache holds; the thread count is restored afterwards.
+    /// own cache holds.
     public static func onEachWorker(_ workers: Int, _ body: (Int) -> Void) {
-        let saved = threads
-        threads = 1
-        defer { threads = saved }
-        // The call returns only after every worker finished, so sharing the non-Sendable
-        // body (and what it captures) with the workers is safe.
-        withoutActuallyEscaping(body) { escaping in
-            let shared = WorkerBody(run: escaping)
-            DispatchQueue.concurrentPerform(iterations: workers) { shared.run($0) }
+        singleThreaded {
+            // The call returns only after every worker finished, so sharing the non-Sendable
+            // body (and what it captures) with the workers is safe.
+            withoutActuallyEscaping(body) { escaping in
+                let shared = WorkerBody(run: escaping)
+                DispatchQueue.concurrentPerform(iterations: workers) { shared.run($0) }
+            }
         }
     }
 
