@@ -14,7 +14,7 @@ let package = Package(
     ],
     targets: [
         // Libraries
-        .target(name: "LRUCache"),
+        .target(name: "LRUCache", swiftSettings: [.unsafeFlags(["-cross-module-optimization"])]),
         .target(
             name: "FFCEngine",
             dependencies: ["LRUCache", "CLMDB", "COpenBLAS", "CJPEG", "CScoreScan"],
