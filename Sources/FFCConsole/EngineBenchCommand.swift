@@ -18,10 +18,13 @@ struct EngineBench: ParsableCommand {
     var models = "mobilefacenet,ir18,ir50"
     @Option(help: "Comma-separated thread counts.") var threads = "1,2"
     @Option(help: "Comma-separated modes: train, infer.") var modes = "train,infer"
-    @Option(help: "Timed steps per row (overrides --quick); resident memory is sampled after a tenth of them and at the end.")
+    @Option(
+        help:
+            "Timed steps per row (overrides --quick); resident memory is sampled after a tenth of them and at the end.")
     var steps: Int?
     @Flag(
-        help: "After each row, the milliseconds per step each kind of layer took (forward, backward), then every convolution's milliseconds and GFLOP/s."
+        help:
+            "After each row, the milliseconds per step each kind of layer took (forward, backward), then every convolution's milliseconds and GFLOP/s."
     )
     var layers = false
     @Flag(help: "Do not run the PyTorch reference.") var noPytorch = false
@@ -47,11 +50,14 @@ struct EngineBench: ParsableCommand {
         getloadavg(&load, 3)
         let loadText = load.map { String(format: "%.2f", $0) }.joined(separator: " ")
         if !json {
-            print("OpenBLAS \(BLAS.coreName); load average \(loadText); median of \(runs) step(s) after a warm-up; PyTorch: \(pytorch.available ? "yes" : "n/a")")
+            print(
+                "OpenBLAS \(BLAS.coreName); load average \(loadText); median of \(runs) step(s) after a warm-up; PyTorch: \(pytorch.available ? "yes" : "n/a")"
+            )
             print(
                 pad("model", 15) + pad("mode", 7) + pad("thr", 4, right: true) + pad("batch", 7, right: true)
                     + pad("img/s", 10, right: true) + pad("pytorch", 10, right: true) + pad("ratio", 8, right: true)
-                    + pad("sgemm GF/s", 12, right: true) + pad("conv GF/s", 11, right: true) + pad("conv %peak", 11, right: true)
+                    + pad("sgemm GF/s", 12, right: true) + pad("conv GF/s", 11, right: true)
+                    + pad("conv %peak", 11, right: true)
                     + pad("conv %time", 11, right: true) + pad("RSS MiB early→late", 20, right: true))
         }
         for threadCount in threadCounts {
@@ -62,8 +68,10 @@ struct EngineBench: ParsableCommand {
                 let size = Backbone.defaultInputSize(name: name)
                 for mode in modeList {
                     let profile = layers ? LayerProfile() : nil
-                    let ours = try BackboneBenchmark(model: name, mode: mode, batch: batch, inputSize: size).run(runs: runs, profile: profile)
-                    let theirs = pytorch.imagesPerSecond(model: name, mode: mode.rawValue, batch: batch, threads: threadCount, size: size, runs: runs)
+                    let ours = try BackboneBenchmark(model: name, mode: mode, batch: batch, inputSize: size).run(
+                        runs: runs, profile: profile)
+                    let theirs = pytorch.imagesPerSecond(
+                        model: name, mode: mode.rawValue, batch: batch, threads: threadCount, size: size, runs: runs)
                     let ratio = theirs.map { ours.imagesPerSecond / $0 }
                     let share = ours.convolutionGFLOPs / peak
                     if json {
@@ -87,14 +95,18 @@ struct EngineBench: ParsableCommand {
                         row["ratio_vs_pytorch"] = ratio ?? NSNull()
                         if let profile {
                             row["layers_ms_per_step"] = profile.entries.mapValues {
-                                ["forward": 1000 * $0.forwardSeconds / Double(runs), "backward": 1000 * $0.backwardSeconds / Double(runs)]
+                                [
+                                    "forward": 1000 * $0.forwardSeconds / Double(runs),
+                                    "backward": 1000 * $0.backwardSeconds / Double(runs),
+                                ]
                             }
                         }
                         let data = try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])
                         print(String(decoding: data, as: UTF8.self))
                     } else {
                         print(
-                            pad(name, 15) + pad(mode.rawValue, 7) + pad("\(threadCount)", 4, right: true) + pad("\(batch)", 7, right: true)
+                            pad(name, 15) + pad(mode.rawValue, 7) + pad("\(threadCount)", 4, right: true)
+                                + pad("\(batch)", 7, right: true)
                                 + pad(String(format: "%.2f", ours.imagesPerSecond), 10, right: true)
                                 + pad(theirs.map { String(format: "%.2f", $0) } ?? "n/a", 10, right: true)
                                 + pad(ratio.map { String(format: "%.2f×", $0) } ?? "n/a", 8, right: true)
@@ -102,7 +114,10 @@ struct EngineBench: ParsableCommand {
                                 + pad(String(format: "%.1f", ours.convolutionGFLOPs), 11, right: true)
                                 + pad(String(format: "%.0f%%", 100 * share), 11, right: true)
                                 + pad(String(format: "%.0f%%", 100 * ours.convolutionTimeShare), 11, right: true)
-                                + pad(String(format: "%.0f→%.0f", mebibytes(ours.residentBytesEarly), mebibytes(ours.residentBytesLate)), 20, right: true))
+                                + pad(
+                                    String(
+                                        format: "%.0f→%.0f", mebibytes(ours.residentBytesEarly),
+                                        mebibytes(ours.residentBytesLate)), 20, right: true))
                         if let profile {
                             printLayerBreakdown(profile, runs: runs, stepSeconds: ours.stepSeconds)
                             printConvolutions(ours, peak: peak)
@@ -119,7 +134,8 @@ struct EngineBench: ParsableCommand {
     private func printConvolutions(_ result: BackboneBenchmark.Result, peak: Double) {
         for c in result.convolutions {
             print(
-                "    " + pad(c.path, 28) + pad(c.summary, 24) + pad(String(format: "fwd %.1f ms", 1000 * c.forwardSeconds), 15, right: true)
+                "    " + pad(c.path, 28) + pad(c.summary, 24)
+                    + pad(String(format: "fwd %.1f ms", 1000 * c.forwardSeconds), 15, right: true)
                     + pad(String(format: "bwd %.1f ms", 1000 * c.backwardSeconds), 15, right: true)
                     + pad(String(format: "%.1f GF/s", c.gflops), 13, right: true)
                     + pad(String(format: "%.0f%%", 100 * c.gflops / peak), 6, right: true))
@@ -131,8 +147,12 @@ struct EngineBench: ParsableCommand {
 /// backward and the share of the (median) step, slowest first.
 private func printLayerBreakdown(_ profile: LayerProfile, runs: Int, stepSeconds: Double) {
     let perStep = 1000 / Double(max(1, runs))
-    let rows = profile.entries.sorted { $0.value.forwardSeconds + $0.value.backwardSeconds > $1.value.forwardSeconds + $1.value.backwardSeconds }
-    print("    " + pad("layer kind", 20) + pad("fwd ms", 10, right: true) + pad("bwd ms", 10, right: true) + pad("% step", 9, right: true))
+    let rows = profile.entries.sorted {
+        $0.value.forwardSeconds + $0.value.backwardSeconds > $1.value.forwardSeconds + $1.value.backwardSeconds
+    }
+    print(
+        "    " + pad("layer kind", 20) + pad("fwd ms", 10, right: true) + pad("bwd ms", 10, right: true)
+            + pad("% step", 9, right: true))
     for (kind, entry) in rows {
         let total = entry.forwardSeconds + entry.backwardSeconds
         print(

@@ -29,7 +29,9 @@ struct ModelInfo: ParsableCommand {
         let side = net.inputSize
         print("\(net.name): input \(side)×\(side)×3, embedding \(net.embeddingSize)")
         if !summary {
-            print(pad("layer", 36) + pad("type", 28) + pad("output", 16, right: true) + pad("params", 12, right: true) + pad("MFLOPs", 10, right: true))
+            print(
+                pad("layer", 36) + pad("type", 28) + pad("output", 16, right: true) + pad("params", 12, right: true)
+                    + pad("MFLOPs", 10, right: true))
             var shapes: [ObjectIdentifier: [Int]] = [:]
             trace(net.network, input: [1, side, side, 3], into: &shapes)
             for (path, layer) in net.network.walk() where layer.children.isEmpty {
@@ -38,13 +40,17 @@ struct ModelInfo: ParsableCommand {
                 let params = layer.parameters.reduce(0) { $0 + $1.value.count }
                 let mflops = 2 * Double(layer.multiplyAdds(input)) / 1e6
                 print(
-                    pad(path, 36) + pad(layer.summary, 28) + pad(output, 16, right: true) + pad("\(params)", 12, right: true)
+                    pad(path, 36) + pad(layer.summary, 28) + pad(output, 16, right: true)
+                        + pad("\(params)", 12, right: true)
                         + pad(mflops == 0 ? "" : String(format: "%.2f", mflops), 10, right: true))
             }
         }
         let macs = Double(net.multiplyAddsPerImage)
         print(String(format: "parameters: %d (%.2f M)", net.parameterCount, Double(net.parameterCount) / 1e6))
-        print(String(format: "per image: %.1f M multiply-adds = %.1f MFLOPs forward; a training step ≈ 3× that", macs / 1e6, 2 * macs / 1e6))
+        print(
+            String(
+                format: "per image: %.1f M multiply-adds = %.1f MFLOPs forward; a training step ≈ 3× that", macs / 1e6,
+                2 * macs / 1e6))
     }
 
     /// Records each leaf layer's input shape by replaying the network's shape arithmetic.

@@ -16,19 +16,25 @@ import Testing
     @Test(arguments: ["mobilefacenet", "ir18"])
     func backboneMatchesPyTorch(name: String) throws {
         let file = try engineFixture("backbones")
-        func bound(_ key: String) throws -> Double { max(2e-4, 3 * Double(try file.require(key + ".f32error").floats[0])) }
+        func bound(_ key: String) throws -> Double {
+            max(2e-4, 3 * Double(try file.require(key + ".f32error").floats[0]))
+        }
         let net = try Backbone.make(name: name, embeddingSize: 512, inputSize: 32, seed: 0)
         loadFormulaWeights(net)
         let x = formulaInput([8, 32, 32, 3])
         let embedding = net.forward(input: x, training: true)
-        expectClose("\(name) embedding", embedding.values, try file.require("\(name).embedding"), tolerance: try bound("\(name).embedding"))
+        expectClose(
+            "\(name) embedding", embedding.values, try file.require("\(name).embedding"),
+            tolerance: try bound("\(name).embedding"))
         let r = formulaLossWeights(embedding.shape)
         var loss = 0.0
         for i in 0..<embedding.count { loss += Double(embedding[i]) * Double(r[i]) }
-        expectClose("\(name) loss", [Float(loss)], try file.require("\(name).loss"), tolerance: try bound("\(name).loss"))
+        expectClose(
+            "\(name) loss", [Float(loss)], try file.require("\(name).loss"), tolerance: try bound("\(name).loss"))
         net.zeroGrad()
         let dInput = try #require(net.backward(r, inputGradient: true))
-        expectClose("\(name) dinput", dInput.values, try file.require("\(name).dinput"), tolerance: try bound("\(name).dinput"))
+        expectClose(
+            "\(name) dinput", dInput.values, try file.require("\(name).dinput"), tolerance: try bound("\(name).dinput"))
         let byName = Dictionary(uniqueKeysWithValues: net.parameters.map { ($0.name, $0) })
         for (key, stored) in file.tensors where key.hasPrefix("\(name).grad.") && !key.hasSuffix(".f32error") {
             let param = try #require(byName[String(key.dropFirst("\(name).grad.".count))], "no parameter for \(key)")
@@ -36,13 +42,17 @@ import Testing
             expectClose(key, param.grad.values, stored, tolerance: try bound(key))
         }
         let norms = byName.keys.sorted().map { Float(byName[$0]!.grad.sumOfSquares.squareRoot()) }
-        expectClose("\(name) per-parameter gradient norms", norms, try file.require("\(name).gradnorms"), tolerance: try bound("\(name).gradnorms"))
+        expectClose(
+            "\(name) per-parameter gradient norms", norms, try file.require("\(name).gradnorms"),
+            tolerance: try bound("\(name).gradnorms"))
         let buffers = Dictionary(uniqueKeysWithValues: net.buffers.map { ($0.name, $0.tensor) })
         for (key, stored) in file.tensors where key.hasPrefix("\(name).running.") && !key.hasSuffix(".f32error") {
             let buffer = try #require(buffers[String(key.dropFirst("\(name).running.".count))], "no buffer for \(key)")
             expectClose(key, buffer.values, stored, tolerance: try bound(key))
         }
         let evalEmbedding = net.forward(input: x, training: false)
-        expectClose("\(name) eval embedding", evalEmbedding.values, try file.require("\(name).embedding_eval"), tolerance: try bound("\(name).embedding_eval"))
+        expectClose(
+            "\(name) eval embedding", evalEmbedding.values, try file.require("\(name).embedding_eval"),
+            tolerance: try bound("\(name).embedding_eval"))
     }
 }

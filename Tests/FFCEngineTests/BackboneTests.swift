@@ -76,7 +76,9 @@ import Testing
         for n in 0..<8 {
             for h in 0..<16 {
                 for w in 0..<16 {
-                    for c in 0..<3 { x[((n * 16 + h) * 16 + w) * 3 + c] = ((w < 8) == (n % 2 == 0) ? 1 : -1) + g.uniform(-0.3, 0.3) }
+                    for c in 0..<3 {
+                        x[((n * 16 + h) * 16 + w) * 3 + c] = ((w < 8) == (n % 2 == 0) ? 1 : -1) + g.uniform(-0.3, 0.3)
+                    }
                 }
             }
         }

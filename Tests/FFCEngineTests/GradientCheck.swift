@@ -67,6 +67,9 @@ func checkGradients(
                 worst = (i, numeric, analytic[i])
             }
         }
-        #expect(worst == nil, "\(layer.summary) d\(name)[\(worst?.index ?? -1)]: numeric \(worst?.numeric ?? 0) vs analytic \(worst?.analytic ?? 0)", sourceLocation: sourceLocation)
+        #expect(
+            worst == nil,
+            "\(layer.summary) d\(name)[\(worst?.index ?? -1)]: numeric \(worst?.numeric ?? 0) vs analytic \(worst?.analytic ?? 0)",
+            sourceLocation: sourceLocation)
     }
 }

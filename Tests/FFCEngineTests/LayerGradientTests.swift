@@ -153,6 +153,8 @@ import Testing
         // the few values in the 2×2 last stage across the kink and the difference quotient,
         // not the gradient, is off by up to 20%. Each PReLU is checked with kinks above.
         for p in net.parameters where p.parameter.role == .preluSlope { p.value.fill(1) }
-        checkGradients(net.network, input: randomTensor([8, 32, 32, 3], seed: 27), h: 1e-3, tolerance: 3e-2, absolute: 5e-3, samples: 6)
+        checkGradients(
+            net.network, input: randomTensor([8, 32, 32, 3], seed: 27), h: 1e-3, tolerance: 3e-2, absolute: 5e-3,
+            samples: 6)
     }
 }

@@ -14,16 +14,20 @@ import Testing
         for step in 0..<3 {
             p.grad.copy(from: Tensor(shape: [2, 3], values: try file.require("sgd.\(name).grad\(step)").floats))
             sgd.step([NamedParameter(name: "p", parameter: p)])
-            expectClose("sgd \(name) step \(step)", p.value.values, try file.require("sgd.\(name).after\(step)"), tolerance: 1e-6)
+            expectClose(
+                "sgd \(name) step \(step)", p.value.values, try file.require("sgd.\(name).after\(step)"),
+                tolerance: 1e-6)
         }
     }
 
     @Test func cosineAndMultiStepMatchPyTorch() throws {
         let file = try engineFixture("optim")
         let cosine = LearningRateSchedule.cosine(base: 0.1, totalSteps: 10, minimum: 0.001)
-        expectClose("cosine", (0..<11).map { cosine.rate(step: $0) }, try file.require("schedule.cosine"), tolerance: 1e-6)
+        expectClose(
+            "cosine", (0..<11).map { cosine.rate(step: $0) }, try file.require("schedule.cosine"), tolerance: 1e-6)
         let multi = LearningRateSchedule.multiStep(base: 0.1, milestones: [3, 6], gamma: 0.1)
-        expectClose("multistep", (0..<8).map { multi.rate(step: $0) }, try file.require("schedule.multistep"), tolerance: 1e-6)
+        expectClose(
+            "multistep", (0..<8).map { multi.rate(step: $0) }, try file.require("schedule.multistep"), tolerance: 1e-6)
     }
 
     @Test func warmUpRampsLinearlyToTheBaseRate() {

@@ -31,7 +31,9 @@ func expectClose(
     sourceLocation: SourceLocation = #_sourceLocation
 ) {
     let reference = expected.floats
-    #expect(actual.count == reference.count, "\(label): \(actual.count) values, fixture has \(reference.count)", sourceLocation: sourceLocation)
+    #expect(
+        actual.count == reference.count, "\(label): \(actual.count) values, fixture has \(reference.count)",
+        sourceLocation: sourceLocation)
     let error = relativeError(actual, reference)
     if (Int(ProcessInfo.processInfo.environment["FFC_DEBUG"] ?? "0") ?? 0) >= 1 || error > tolerance {
         let verdict = error <= tolerance ? "OK" : "NOT OK"

@@ -6,7 +6,11 @@ import Foundation
 
 /// One named float32 (or int64, stored as such) tensor in a safetensors file.
 public struct NamedTensor: Sendable, Equatable {
-    public enum DType: String, Sendable { case f32 = "F32", i64 = "I64", u8 = "U8" }
+    public enum DType: String, Sendable {
+        case f32 = "F32"
+        case i64 = "I64"
+        case u8 = "U8"
+    }
     public var dtype: DType
     public var shape: [Int]
     /// Raw little-endian bytes, `shape.product × dtype size` long.
@@ -107,7 +111,9 @@ public struct SafeTensorsFile: Sendable {
                 let dtype = NamedTensor.DType(rawValue: dtypeName),
                 let shape = entry["shape"] as? [Int],
                 let offsets = entry["data_offsets"] as? [Int], offsets.count == 2
-            else { throw SafeTensorsError.badHeader(path: path, reason: "entry '\(name)' is malformed or not F32/I64/U8") }
+            else {
+                throw SafeTensorsError.badHeader(path: path, reason: "entry '\(name)' is malformed or not F32/I64/U8")
+            }
             let start = dataStart + offsets[0]
             let end = dataStart + offsets[1]
             let elementSize = dtype == .u8 ? 1 : (dtype == .f32 ? 4 : 8)
@@ -130,7 +136,9 @@ public struct SafeTensorsFile: Sendable {
         let names = tensors.keys.sorted()
         for name in names {
             let t = tensors[name]!
-            header[name] = ["dtype": t.dtype.rawValue, "shape": t.shape, "data_offsets": [offset, offset + t.bytes.count]]
+            header[name] = [
+                "dtype": t.dtype.rawValue, "shape": t.shape, "data_offsets": [offset, offset + t.bytes.count],
+            ]
             offset += t.bytes.count
         }
         var json = (try? JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])) ?? Data("{}".utf8)

@@ -5,87 +5,87 @@ import Foundation
 /// One step's probe features for the head. x and y are the two halves of the step (1.5·B rows
 /// each, the first `pairRows` = B rows from identity pairs); gallery features only for FFC.
 public struct HeadBatch: Sendable {
-  /// (B', D) each, unit rows.
-  public var probeX: [Float]
-  public var probeY: [Float]
-  public var labelsX: [Int]
-  public var labelsY: [Int]
-  /// (B', D) each: G(x) and G(y); required when the head's `needsGallery` is true.
-  public var galleryX: [Float]?
-  public var galleryY: [Float]?
-  public var pairRows: Int
-  public var step: Int
+    /// (B', D) each, unit rows.
+    public var probeX: [Float]
+    public var probeY: [Float]
+    public var labelsX: [Int]
+    public var labelsY: [Int]
+    /// (B', D) each: G(x) and G(y); required when the head's `needsGallery` is true.
+    public var galleryX: [Float]?
+    public var galleryY: [Float]?
+    public var pairRows: Int
+    public var step: Int
 
-  public init(
-    probeX: [Float], probeY: [Float], labelsX: [Int], labelsY: [Int], galleryX: [Float]? = nil,
-    galleryY: [Float]? = nil, pairRows: Int, step: Int
-  ) {
-    self.probeX = probeX
-    self.probeY = probeY
-    self.labelsX = labelsX
-    self.labelsY = labelsY
-    self.galleryX = galleryX
-    self.galleryY = galleryY
-    self.pairRows = pairRows
-    self.step = step
-  }
+    public init(
+        probeX: [Float], probeY: [Float], labelsX: [Int], labelsY: [Int], galleryX: [Float]? = nil,
+        galleryY: [Float]? = nil, pairRows: Int, step: Int
+    ) {
+        self.probeX = probeX
+        self.probeY = probeY
+        self.labelsX = labelsX
+        self.labelsY = labelsY
+        self.galleryX = galleryX
+        self.galleryY = galleryY
+        self.pairRows = pairRows
+        self.step = step
+    }
 }
 
 /// What a head returns for one step: the loss, its parts, and dLoss/dprobe for both halves.
 public struct HeadStepOutput: Sendable {
-  public var lossMargin: Double
-  public var lossOutlier: Double
-  public var loss: Double { lossMargin + lossOutlier }
-  /// (B', D) each.
-  public var gradProbeX: [Float]
-  public var gradProbeY: [Float]
-  /// The FFC step's pool figures (hit rates, inserts, evictions, dual share); nil for fc/pfc.
-  public var ffc: FFCStepResult?
+    public var lossMargin: Double
+    public var lossOutlier: Double
+    public var loss: Double { lossMargin + lossOutlier }
+    /// (B', D) each.
+    public var gradProbeX: [Float]
+    public var gradProbeY: [Float]
+    /// The FFC step's pool figures (hit rates, inserts, evictions, dual share); nil for fc/pfc.
+    public var ffc: FFCStepResult?
 }
 
 /// A classification head over probe features.
 public protocol ClassificationHead: AnyObject {
-  /// `ffc`, `fc` or `pfc`.
-  var name: String { get }
-  /// Whether `forwardBackward` needs gallery features (FFC's pool is written with them).
-  var needsGallery: Bool { get }
-  /// Bytes the head keeps resident (weights, optimiser state, pool, logits buffers).
-  var residentBytes: Int { get }
-  /// Loss and gradients wrt the probe features; keeps any weight gradient for `update`.
-  func forwardBackward(_ batch: HeadBatch) -> HeadStepOutput
-  /// Applies the head's own weight update (none for FFC: the pool is data, not parameters).
-  func update(learningRate: Float)
-  /// Checkpoint tensors: everything the head needs to resume exactly.
-  func exportState() -> [String: NamedTensor]
-  /// Replaces the head's state with tensors written by `exportState`.
-  func restoreState(from file: SafeTensorsFile) throws
+    /// `ffc`, `fc` or `pfc`.
+    var name: String { get }
+    /// Whether `forwardBackward` needs gallery features (FFC's pool is written with them).
+    var needsGallery: Bool { get }
+    /// Bytes the head keeps resident (weights, optimiser state, pool, logits buffers).
+    var residentBytes: Int { get }
+    /// Loss and gradients wrt the probe features; keeps any weight gradient for `update`.
+    func forwardBackward(_ batch: HeadBatch) -> HeadStepOutput
+    /// Applies the head's own weight update (none for FFC: the pool is data, not parameters).
+    func update(learningRate: Float)
+    /// Checkpoint tensors: everything the head needs to resume exactly.
+    func exportState() -> [String: NamedTensor]
+    /// Replaces the head's state with tensors written by `exportState`.
+    func restoreState(from file: SafeTensorsFile) throws
 }
 
 extension FFCHead: ClassificationHead {
-  public var name: String { "ffc" }
-  public var needsGallery: Bool { true }
+    public var name: String { "ffc" }
+    public var needsGallery: Bool { true }
 
-  public func forwardBackward(_ batch: HeadBatch) -> HeadStepOutput {
-    guard let galleryX = batch.galleryX, let galleryY = batch.galleryY else {
-      preconditionFailure("the FFC head needs gallery features G(x) and G(y)")
+    public func forwardBackward(_ batch: HeadBatch) -> HeadStepOutput {
+        guard let galleryX = batch.galleryX, let galleryY = batch.galleryY else {
+            preconditionFailure("the FFC head needs gallery features G(x) and G(y)")
+        }
+        let r = ffcStep(
+            probeX: batch.probeX, galleryY: galleryY, labelsX: batch.labelsX, labelsY: batch.labelsY,
+            probeY: batch.probeY, galleryX: galleryX, step: batch.step, pairRows: batch.pairRows)
+        return HeadStepOutput(
+            lossMargin: r.lossMargin, lossOutlier: r.lossOutlier, gradProbeX: r.gradProbeX,
+            gradProbeY: r.gradProbeY,
+            ffc: r)
     }
-    let r = ffcStep(
-      probeX: batch.probeX, galleryY: galleryY, labelsX: batch.labelsX, labelsY: batch.labelsY,
-      probeY: batch.probeY, galleryX: galleryX, step: batch.step, pairRows: batch.pairRows)
-    return HeadStepOutput(
-      lossMargin: r.lossMargin, lossOutlier: r.lossOutlier, gradProbeX: r.gradProbeX,
-      gradProbeY: r.gradProbeY,
-      ffc: r)
-  }
 
-  public func update(learningRate: Float) {}
+    public func update(learningRate: Float) {}
 
-  public func exportState() -> [String: NamedTensor] { pool.exportState() }
+    public func exportState() -> [String: NamedTensor] { pool.exportState() }
 
-  /// Restores the pool, keeping this pool's identity count and memory budget for resizes.
-  public func restoreState(from file: SafeTensorsFile) throws {
-    pool = try ClassPool(
-      restoring: file, identityCount: pool.identityCount, memoryBudgetBytes: pool.memoryBudgetBytes,
-      probeRowsForBudget: pool.probeRowsForBudget)
-  }
+    /// Restores the pool, keeping this pool's identity count and memory budget for resizes.
+    public func restoreState(from file: SafeTensorsFile) throws {
+        pool = try ClassPool(
+            restoring: file, identityCount: pool.identityCount, memoryBudgetBytes: pool.memoryBudgetBytes,
+            probeRowsForBudget: pool.probeRowsForBudget)
+    }
 }

@@ -63,7 +63,10 @@ public final class BatchNorm: Layer {
     }
 
     public var buffers: [NamedBuffer] {
-        [NamedBuffer(name: "running_mean", tensor: runningMean), NamedBuffer(name: "running_var", tensor: runningVariance)]
+        [
+            NamedBuffer(name: "running_mean", tensor: runningMean),
+            NamedBuffer(name: "running_var", tensor: runningVariance),
+        ]
     }
 
     public var summary: String { "BatchNorm \(channels)" }
@@ -165,7 +168,9 @@ public final class BatchNorm: Layer {
         let center = UnsafePointer(mean)
         let slopes = prelu.map { UnsafePointer($0.slope.value.pointer) }
         // dz: the gradient at the batch norm's output (through the PReLU when fused).
-        @inline(__always) func outputGrad(_ from: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ ch: Int, _ width: Int) -> (dz: Lanes, dSlope: Lanes) {
+        @inline(__always) func outputGrad(
+            _ from: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ ch: Int, _ width: Int
+        ) -> (dz: Lanes, dSlope: Lanes) {
             let dyLanes = loadLanes(g + ch, width)
             guard let slopes else { return (dyLanes, Lanes(repeating: 0)) }
             let z = loadLanes(from + ch, width) * loadLanes(a + ch, width) + loadLanes(b + ch, width)
@@ -218,7 +223,9 @@ public final class BatchNorm: Layer {
                     let width = c - ch
                     let dz = outputGrad(from, g, ch, width).dz
                     let xLanes = loadLanes(from + ch, width)
-                    storeLanes(loadLanes(kIn + ch, width) * dz + loadLanes(uIn + ch, width) * xLanes + loadLanes(vIn + ch, width), to + ch, width)
+                    storeLanes(
+                        loadLanes(kIn + ch, width) * dz + loadLanes(uIn + ch, width) * xLanes
+                            + loadLanes(vIn + ch, width), to + ch, width)
                     ch += 8
                 }
             }

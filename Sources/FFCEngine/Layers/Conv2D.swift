@@ -179,7 +179,9 @@ public final class Conv2D: Layer {
 
     /// Calls `body(range, worker)` over 0..<count in chunks of at most `perChunk`: the
     /// workers take contiguous shares, each with OpenBLAS single-threaded.
-    private func eachRange(_ count: Int, perChunk: Int, workers: Int, _ body: (_ range: Range<Int>, _ worker: Int) -> Void) {
+    private func eachRange(
+        _ count: Int, perChunk: Int, workers: Int, _ body: (_ range: Range<Int>, _ worker: Int) -> Void
+    ) {
         func run(_ range: Range<Int>, _ worker: Int) {
             var start = range.lowerBound
             while start < range.upperBound {
@@ -213,7 +215,8 @@ public final class Conv2D: Layer {
     private func accumulatingWeightGradient(_ body: (_ grads: [UnsafeMutablePointer<Float>]) -> Void) {
         let count = weight.grad.count
         let workers = self.workers
-        let grads = [weight.grad.pointer] + workspace.buffers(&workspace.weightGrads, workers: workers - 1, floats: count)
+        let grads =
+            [weight.grad.pointer] + workspace.buffers(&workspace.weightGrads, workers: workers - 1, floats: count)
         for g in grads.dropFirst() { g.update(repeating: 0, count: count) }
         body(grads)
         let total = weight.grad.pointer
@@ -226,7 +229,8 @@ public final class Conv2D: Layer {
     private func weightGradient(_ x: Tensor, _ dy: Tensor) {
         let (oh, ow) = (dy.shape[1], dy.shape[2])
         accumulatingWeightGradient { grads in
-            eachChunk(lines: dy.shape[0] * oh, floatsPerLine: ow * patchSize, workers: grads.count) { lines, patches, worker in
+            eachChunk(lines: dy.shape[0] * oh, floatsPerLine: ow * patchSize, workers: grads.count) {
+                lines, patches, worker in
                 im2col(x, geometry, lines: lines, into: patches)
                 BLAS.sgemm(
                     transA: true, m: outChannels, n: patchSize, k: lines.count * ow,
@@ -245,7 +249,9 @@ public final class Conv2D: Layer {
             for ky in 0..<k {
                 for kx in 0..<k {
                     let from = wt + ((co * k + ky) * k + kx) * inChannels
-                    for ci in 0..<inChannels { ft[((ci * k + (k - 1 - ky)) * k + (k - 1 - kx)) * outChannels + co] = from[ci] }
+                    for ci in 0..<inChannels {
+                        ft[((ci * k + (k - 1 - ky)) * k + (k - 1 - kx)) * outChannels + co] = from[ci]
+                    }
                 }
             }
         }

@@ -71,7 +71,9 @@ public final class DepthwiseConv2D: Layer {
                             let width = c - ch
                             var acc = Lanes(repeating: 0)
                             for t in 0..<count {
-                                acc += loadLanes(image + taps[t].input + ch, width) * loadLanes(wt + taps[t].tap + ch, width)
+                                acc +=
+                                    loadLanes(image + taps[t].input + ch, width)
+                                    * loadLanes(wt + taps[t].tap + ch, width)
                             }
                             storeLanes(acc, out + ch, width)
                             ch += 8
@@ -116,7 +118,9 @@ public final class DepthwiseConv2D: Layer {
                             let width = c - ch
                             var acc = Lanes(repeating: 0)
                             for t in 0..<count {
-                                acc += loadLanes(imageGrad + taps[t].output + ch, width) * loadLanes(wt + taps[t].tap + ch, width)
+                                acc +=
+                                    loadLanes(imageGrad + taps[t].output + ch, width)
+                                    * loadLanes(wt + taps[t].tap + ch, width)
                             }
                             storeLanes(acc, out + ch, width)
                             ch += 8
@@ -145,7 +149,8 @@ public final class DepthwiseConv2D: Layer {
                             let width = c - ch
                             var acc = Lanes(repeating: 0)
                             for j in 0..<(end - first) {
-                                acc += loadLanes(g + (first + j) * c + ch, width) * loadLanes(row + j * s * c + ch, width)
+                                acc +=
+                                    loadLanes(g + (first + j) * c + ch, width) * loadLanes(row + j * s * c + ch, width)
                             }
                             storeLanes(loadLanes(sum + ch, width) + acc, sum + ch, width)
                             ch += 8

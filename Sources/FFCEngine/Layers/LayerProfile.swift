@@ -24,7 +24,11 @@ public final class LayerProfile {
         let start = DispatchTime.now().uptimeNanoseconds
         let result = body()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        if backward { entries[kind, default: Entry()].backwardSeconds += seconds } else { entries[kind, default: Entry()].forwardSeconds += seconds }
+        if backward {
+            entries[kind, default: Entry()].backwardSeconds += seconds
+        } else {
+            entries[kind, default: Entry()].forwardSeconds += seconds
+        }
         return result
     }
 }

@@ -32,7 +32,8 @@ public final class Linear: Layer {
         input = x
         let n = x.shape[0]
         let y = Tensor.reuse(&output, shape: [n, outFeatures])
-        BLAS.sgemm(transB: true, m: n, n: outFeatures, k: inFeatures, a: x.pointer, b: weight.value.pointer, c: y.pointer)
+        BLAS.sgemm(
+            transB: true, m: n, n: outFeatures, k: inFeatures, a: x.pointer, b: weight.value.pointer, c: y.pointer)
         if let bias {
             for r in 0..<n {
                 let row = y.pointer + r * outFeatures

@@ -62,7 +62,8 @@ public final class PReLU: Layer {
                     let (v, gv) = (loadLanes(from + ch, width), loadLanes(g + ch, width))
                     let negative = v .<= 0
                     storeLanes(gv.replacing(with: gv * loadLanes(a + ch, width), where: negative), to + ch, width)
-                    storeLanes(loadLanes(sums + ch, width) + (gv * v).replacing(with: 0, where: .!negative), sums + ch, width)
+                    storeLanes(
+                        loadLanes(sums + ch, width) + (gv * v).replacing(with: 0, where: .!negative), sums + ch, width)
                     ch += 8
                 }
             }

@@ -41,7 +41,9 @@ public final class Sequential: Layer {
             case .single(let layer):
                 h = timed(layer, backward: false) { layer.forward(h, training: training) }
             case .batchNormPReLU(let bn, let prelu):
-                h = timed(bn, backward: false, kind: "BatchNorm+PReLU") { bn.forward(h, training: training, then: prelu) }
+                h = timed(bn, backward: false, kind: "BatchNorm+PReLU") {
+                    bn.forward(h, training: training, then: prelu)
+                }
             }
         }
         return h

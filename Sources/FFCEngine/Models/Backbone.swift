@@ -26,7 +26,8 @@ public enum BackboneError: Error, CustomStringConvertible, Equatable {
         case .unexpectedTensor(let backbone, let name):
             return "state dict has tensor '\(name)' that \(backbone) does not have (checkpoint of another backbone?)"
         case .shapeMismatch(let backbone, let name, let expected, let found):
-            return "\(backbone).\(name): expected shape \(expected), found \(found) (different embedding or input size?)"
+            return
+                "\(backbone).\(name): expected shape \(expected), found \(found) (different embedding or input size?)"
         case .architectureMismatch(let expected, let found):
             return "cannot copy weights of \(found) into \(expected)"
         }
@@ -113,7 +114,8 @@ public final class Backbone {
         for (name, tensor) in targets {
             guard let stored = dict[name] else { throw BackboneError.missingTensor(backbone: architecture, name: name) }
             guard stored.shape == tensor.shape, stored.dtype == .f32 else {
-                throw BackboneError.shapeMismatch(backbone: architecture, name: name, expected: tensor.shape, found: stored.shape)
+                throw BackboneError.shapeMismatch(
+                    backbone: architecture, name: name, expected: tensor.shape, found: stored.shape)
             }
         }
         for (name, tensor) in targets {

@@ -60,7 +60,11 @@ public struct BackboneBenchmark: Sendable {
         func step() {
             switch mode {
             case .train:
-                if let profile { profile.time("zero gradients", backward: true) { net.zeroGrad() } } else { net.zeroGrad() }
+                if let profile {
+                    profile.time("zero gradients", backward: true) { net.zeroGrad() }
+                } else {
+                    net.zeroGrad()
+                }
                 _ = net.forward(input: x, training: true)
                 net.backward(r)
                 if let profile { profile.time("SGD step", backward: true) { sgd.step(net) } } else { sgd.step(net) }

@@ -12,16 +12,22 @@ extension Backbone {
     /// linear weights (and linear biases) U(−1/√fanIn, 1/√fanIn) — kaiming_uniform with
     /// a = √5 — batch-norm γ = 1, β = 0, PReLU slopes 0.25. (arcface_torch re-initialises
     /// its IResNet convs with N(0, 0.1); we keep the PyTorch default for every net.)
-    public static func make(name: String, embeddingSize: Int = 512, inputSize: Int? = nil, seed: UInt64 = 0) throws -> Backbone {
+    public static func make(name: String, embeddingSize: Int = 512, inputSize: Int? = nil, seed: UInt64 = 0) throws
+        -> Backbone
+    {
         let size = inputSize ?? defaultInputSize(name: name)
         let network: Sequential
         switch name {
         case "tiny": network = try tinyFaceNet(embeddingSize: embeddingSize, inputSize: size)
         case "mobilefacenet": network = try mobileFaceNet(embeddingSize: embeddingSize, inputSize: size)
-        case "ir18": network = try iresnet(name: name, blocks: [2, 2, 2, 2], embeddingSize: embeddingSize, inputSize: size)
-        case "ir34": network = try iresnet(name: name, blocks: [3, 4, 6, 3], embeddingSize: embeddingSize, inputSize: size)
-        case "ir50": network = try iresnet(name: name, blocks: [3, 4, 14, 3], embeddingSize: embeddingSize, inputSize: size)
-        case "ir100": network = try iresnet(name: name, blocks: [3, 13, 30, 3], embeddingSize: embeddingSize, inputSize: size)
+        case "ir18":
+            network = try iresnet(name: name, blocks: [2, 2, 2, 2], embeddingSize: embeddingSize, inputSize: size)
+        case "ir34":
+            network = try iresnet(name: name, blocks: [3, 4, 6, 3], embeddingSize: embeddingSize, inputSize: size)
+        case "ir50":
+            network = try iresnet(name: name, blocks: [3, 4, 14, 3], embeddingSize: embeddingSize, inputSize: size)
+        case "ir100":
+            network = try iresnet(name: name, blocks: [3, 13, 30, 3], embeddingSize: embeddingSize, inputSize: size)
         default: throw BackboneError.unknownName(name, known: names)
         }
         let net = Backbone(name: name, embeddingSize: embeddingSize, inputSize: size, seed: seed, network: network)

@@ -14,7 +14,8 @@ private func bottleneck(_ inC: Int, _ outC: Int, expanded: Int, stride: Int) -> 
 }
 
 private func residualStage(_ channels: Int, expanded: Int, count: Int) -> Sequential {
-    Sequential((0..<count).map { ("\($0)", Residual(body: bottleneck(channels, channels, expanded: expanded, stride: 1))) })
+    Sequential(
+        (0..<count).map { ("\($0)", Residual(body: bottleneck(channels, channels, expanded: expanded, stride: 1))) })
 }
 
 extension Backbone {

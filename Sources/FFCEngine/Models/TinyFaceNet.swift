@@ -6,7 +6,8 @@ import Foundation
 extension Backbone {
     static func tinyFaceNet(embeddingSize: Int, inputSize: Int) throws -> Sequential {
         guard inputSize >= 16 else {
-            throw BackboneError.unsupportedInputSize(backbone: "tiny", inputSize: inputSize, reason: "the side must be at least 16")
+            throw BackboneError.unsupportedInputSize(
+                backbone: "tiny", inputSize: inputSize, reason: "the side must be at least 16")
         }
         var side = inputSize
         var stages: [(String, any Layer)] = []

@@ -38,7 +38,10 @@ public struct ReduceOnPlateau: Sendable {
     public private(set) var badEvaluations = 0
     public private(set) var cooldownLeft = 0
 
-    public init(base: Float, factor: Float = 0.1, patience: Int = 10, threshold: Float = 1e-4, cooldown: Int = 0, minimum: Float = 0) {
+    public init(
+        base: Float, factor: Float = 0.1, patience: Int = 10, threshold: Float = 1e-4, cooldown: Int = 0,
+        minimum: Float = 0
+    ) {
         rate = base
         self.factor = factor
         self.patience = patience

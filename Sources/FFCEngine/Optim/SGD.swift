@@ -15,7 +15,10 @@ public final class SGD {
     /// Momentum buffers by parameter name, created on the first step.
     public private(set) var velocity: [String: Tensor] = [:]
 
-    public init(learningRate: Float, momentum: Float = 0.9, nesterov: Bool = true, weightDecay: Float = 5e-4, decayNormAndSlope: Bool = true) {
+    public init(
+        learningRate: Float, momentum: Float = 0.9, nesterov: Bool = true, weightDecay: Float = 5e-4,
+        decayNormAndSlope: Bool = true
+    ) {
         self.learningRate = learningRate
         self.momentum = momentum
         self.nesterov = nesterov
@@ -40,14 +43,19 @@ public final class SGD {
                 v = Tensor(shape: p.value.shape)
                 velocity[p.name] = v
             }
-            update(theta: p.value.pointer, grad: UnsafePointer(p.grad.pointer), velocity: v.pointer, count: p.value.count, weightDecay: wd)
+            update(
+                theta: p.value.pointer, grad: UnsafePointer(p.grad.pointer), velocity: v.pointer, count: p.value.count,
+                weightDecay: wd)
         }
         return squares.squareRoot()
     }
 
     /// θ ← θ − lr·g for one parameter, one pass over its memory, split across the workers;
     /// the momentum and Nesterov branches are outside the loops so each loop vectorises.
-    private func update(theta: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>, velocity buf: UnsafeMutablePointer<Float>, count: Int, weightDecay wd: Float) {
+    private func update(
+        theta: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>, velocity buf: UnsafeMutablePointer<Float>,
+        count: Int, weightDecay wd: Float
+    ) {
         let (mu, lr, nesterov) = (momentum, learningRate, nesterov)
         Parallel.forRanges(count, costPerItem: 4) { range in
             if mu == 0 {
@@ -75,7 +83,10 @@ public final class SGD {
 
     /// Momentum buffers as `momentum.<parameter name>` tensors for a checkpoint.
     public func stateDict() -> [String: NamedTensor] {
-        Dictionary(uniqueKeysWithValues: velocity.map { ("momentum." + $0.key, NamedTensor(floats: $0.value.values, shape: $0.value.shape)) })
+        Dictionary(
+            uniqueKeysWithValues: velocity.map {
+                ("momentum." + $0.key, NamedTensor(floats: $0.value.values, shape: $0.value.shape))
+            })
     }
 
     /// Restores momentum buffers written by `stateDict`; other keys are ignored.
