@@ -193,7 +193,8 @@ public final class Conv2D: Layer {
         if workers == 1 {
             run(0..<count, 0)
         } else {
-            BLAS.onEachWorker(workers) { w in run((count * w / workers)..<(count * (w + 1) / workers), w) }
+            // Each worker's sgemm runs single-threaded on its own core, over data its cache holds.
+            BLAS.singleThreaded { Parallel.forRanges(count, workers: workers) { w, range in run(range, w) } }
         }
     }
 

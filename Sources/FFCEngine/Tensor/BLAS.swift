@@ -23,7 +23,7 @@ public enum BLAS {
 
     /// The thread count the engine is configured for: OpenBLAS's own threads on large GEMMs
     /// and the engine's workers elsewhere. Setting it is the only way it changes; sections that
-    /// run OpenBLAS single-threaded (`singleThreaded`, `onEachWorker`) leave it as it is, so
+    /// run OpenBLAS single-threaded (`singleThreaded`) leave it as it is, so
     /// code on other threads always reads the configured value.
     public static var threads: Int {
         get { state.withLock { $0.configured } }
@@ -58,24 +58,6 @@ public enum BLAS {
             }
         }
         return try body()
-    }
-
-    /// Calls `body(worker)` for every worker in 0..<workers concurrently, with OpenBLAS
-    /// single-threaded meanwhile, so each worker's sgemm runs on its own core over data its
-    /// own cache holds.
-    public static func onEachWorker(_ workers: Int, _ body: (Int) -> Void) {
-        singleThreaded {
-            // The call returns only after every worker finished, so sharing the non-Sendable
-            // body (and what it captures) with the workers is safe.
-            withoutActuallyEscaping(body) { escaping in
-                let shared = WorkerBody(run: escaping)
-                DispatchQueue.concurrentPerform(iterations: workers) { shared.run($0) }
-            }
-        }
-    }
-
-    private struct WorkerBody: @unchecked Sendable {
-        let run: (Int) -> Void
     }
 
     /// The kernel family OpenBLAS picked for this CPU (e.g. "Zen", "Haswell").
