@@ -22,8 +22,17 @@ struct BenchLRU: ParsableCommand {
     @Flag(help: "Print one JSON object per workload instead of the table.")
     var json = false
 
+    @Option(
+        parsing: .upToNextOption,
+        help: "Run only these workloads (ffc-compare, uniform-10M, zipf-10M, step, resize).")
+    var only: [String] = []
+
     func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1, got \(runs)") }
+        let unknown = Set(only).subtracting(LRUWorkload.names)
+        guard unknown.isEmpty else {
+            throw ValidationError("unknown workloads \(unknown.sorted()); known: \(LRUWorkload.names)")
+        }
     }
 
     func run() throws {
@@ -31,7 +40,7 @@ struct BenchLRU: ParsableCommand {
         // Measured first, while the heap has no free node-sized blocks to hide the growth.
         let classicBytesPerEntry = LRUWorkload.classicBytesPerFullEntry(capacity: sizes.resizeCapacity)
         var rng = SplitMix64(seed: 0xF2C_1BE7)
-        let workloads = LRUWorkload.all(sizes: sizes, rng: &rng)
+        let workloads = LRUWorkload.all(sizes: sizes, rng: &rng).filter { only.isEmpty || only.contains($0.name) }
         var rows: [LRUBenchRow] = []
         for workload in workloads {
             var ours: [Double] = []
@@ -159,6 +168,8 @@ struct LRUWorkload {
     static let compareRollback = 256
     static let compareRollbacks = 5
     static let stepBatch = 384
+    /// Names of the workloads `all` returns, in its order.
+    static let names = ["ffc-compare", "uniform-10M", "zipf-10M", "step", "resize"]
 
     static func all(sizes: LRUBenchSizes, rng: inout SplitMix64) -> [LRUWorkload] {
         let compareKeys = (0..<sizes.compareOperations).map { _ in

@@ -45,6 +45,7 @@ extension LRUCache {
         journalCount = 0
     }
 
+    @inline(__always)
     private mutating func undo(_ entry: LRUJournalEntry) {
         let slot = entry.slot
         clock -= 1

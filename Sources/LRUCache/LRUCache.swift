@@ -145,8 +145,14 @@ public struct LRUCache: @unchecked Sendable {
     /// Shared body of `get` and `tryGet`.
     @inline(__always)
     mutating func access(_ key: Int, step: Int?, journaled: Bool) -> Int {
-        precondition(Self.keyRange.contains(key), "LRU key \(key) is outside \(Self.keyRange)")
         makeStorageUnique()
+        return accessUnique(key, step: step, journaled: journaled)
+    }
+
+    /// `access` once the storage is known to be uniquely referenced.
+    @inline(__always)
+    mutating func accessUnique(_ key: Int, step: Int?, journaled: Bool) -> Int {
+        precondition(Self.keyRange.contains(key), "LRU key \(key) is outside \(Self.keyRange)")
         let key32 = Int32(truncatingIfNeeded: key)
         clock &+= 1
         let touch = UInt32(truncatingIfNeeded: step ?? clock)
@@ -192,12 +198,15 @@ public struct LRUCache: @unchecked Sendable {
     }
 
     /// Requests the lines the next eviction reads: the new least recent key's table group,
-    /// and the record two cache lines past it (slots tend to be reused in ascending runs, so the
-    /// records further along the recency list usually lie just after it).
+    /// the record before it (the next eviction's unlink writes it), and the record eight slots
+    /// past it (slots tend to be reused in ascending runs, so the records further along the
+    /// recency list usually lie just after it, and asking early covers a memory access).
     @inline(__always)
     func prefetchNextVictim() {
         let next = Int(tail)
-        prefetchForWriting(keys.groups + keys.probe(records[next].key).home &* LRUKeyTable.groupBytes)
+        let record = records[next]
+        prefetchForWriting(keys.groups + keys.probe(record.key).home &* LRUKeyTable.groupBytes)
+        if record.prev >= 0 { prefetchForWriting(records + Int(record.prev)) }
         prefetchForWriting(records + min(next &+ 8, capacity &- 1))
     }
 

@@ -181,6 +181,7 @@ struct LRUKeyTable {
 
     /// Files `slot` under `key`, which must be absent.
     /// - Complexity: O(1) expected.
+    @inline(__always)
     func insert(_ key: Int32, slot: Int32) {
         insert(probe(key), slot: slot)
     }
@@ -214,6 +215,7 @@ struct LRUKeyTable {
 
     /// Removes `key`, which must be filed under `slot`.
     /// - Complexity: O(1) expected.
+    @inline(__always)
     func remove(_ key: Int32, slot: Int32) {
         remove(probe(key), slot: slot)
     }

@@ -36,6 +36,23 @@ struct LRUCacheEdgeCaseTests {
         #expect(cache.recency.map(\.key) == [13, 10, 12])
     }
 
+    @Test func batchReportsSlotsAndHitsAndRollsBackAsSingleCalls() throws {
+        var cache = try LRUCache(capacity: 2)
+        var slots: [Int] = []
+        var found: [Bool] = []
+        cache.get([5, 6], slots: &slots, found: &found)
+        #expect(slots == [0, 1] && found == [false, false])
+        // 7 evicts 5, the repeated 7 hits, 5 comes back by evicting 6.
+        cache.tryGet([7, 7, 5], step: 4, slots: &slots, found: &found)
+        #expect(slots == [0, 0, 1] && found == [false, true, false])
+        #expect(cache.journalCount == 3)
+        cache.rollback(3)
+        #expect(pairs(cache) == [[6, 1], [5, 0]])
+        cache.get([], slots: &slots, found: &found)
+        #expect(slots.isEmpty && found.isEmpty)
+        cache._checkInvariants()
+    }
+
     @Test func viewDoesNotTouchRecency() throws {
         var cache = try LRUCache(capacity: 2)
         _ = cache.get(1)

@@ -40,7 +40,7 @@ struct LRUCacheModelTests {
 
         /// Applies one random operation to both and checks the results agree.
         mutating func applyRandomOperation() throws {
-            let roll = Int.random(in: 0..<100, using: &rng)
+            let roll = Int.random(in: 0..<110, using: &rng)
             switch roll {
             case 0..<34:
                 let key = randomKey()
@@ -75,6 +75,29 @@ struct LRUCacheModelTests {
                     capacity: model.state.capacity, restoring: model.pairs, lastTouch: lastTouch)
             case 94..<97:
                 #expect(cache.takeEvictionAges() == model.takeEvictionAges())
+            case 100..<110:
+                // A batch must equal the single-key calls in order, hits included.
+                let keys = (0..<Int.random(in: 0...12, using: &rng)).map { _ in randomKey() }
+                let step = nextStep()
+                let journaled = roll >= 105
+                let copy = cache
+                let before = copy.exportState()
+                var slots = [7]
+                var found = [true, false]
+                if journaled {
+                    cache.tryGet(keys, step: step, slots: &slots, found: &found)
+                } else {
+                    cache.get(keys, step: step, slots: &slots, found: &found)
+                }
+                var expectedSlots: [Int] = []
+                var expectedFound: [Bool] = []
+                for key in keys {
+                    expectedFound.append(model.view(key) != nil)
+                    expectedSlots.append(model.access(key, step: step, journaled: journaled))
+                }
+                #expect(slots == expectedSlots)
+                #expect(found == expectedFound)
+                #expect(copy.exportState().elementsEqual(before, by: ==))
             default:
                 // A copy must not see later changes to the original (copy-on-write).
                 let copy = cache
