@@ -174,9 +174,17 @@ public struct ClassPool: Sendable {
         var dual = Set<Int>()
         var written = Set<Int>()
         if journaled { journal = Journal() }
-        for (i, y) in labels.enumerated() {
-            let present = lru.contains(y)
-            let slot = journaled ? lru.tryGet(y, step: step) : lru.get(y, step: step)
+        // The whole batch through the LRU first (its lookups overlap); the loop below touches
+        // only the pool's own arrays, so the order of effects is the same as label by label.
+        var slots: [Int] = []
+        var found: [Bool] = []
+        if journaled {
+            lru.tryGet(labels, step: step, slots: &slots, found: &found)
+        } else {
+            lru.get(labels, step: step, slots: &slots, found: &found)
+        }
+        for (i, slot) in slots.enumerated() {
+            let present = found[i]
             if journaled { saveForUndo(slot) }
             written.insert(slot)
             let bank: Int
