@@ -44,23 +44,34 @@ struct BenchLRU: ParsableCommand {
         var rows: [LRUBenchRow] = []
         for workload in workloads {
             var ours: [Double] = []
+            var batched: [Double] = []
             var classic: [Double] = []
             var bytesPerEntry = 0.0
             for _ in 0..<runs {
                 let a = try workload.runOurs()
+                let c = try workload.runOursBatched?()
                 let b = workload.runClassic()
-                guard a.checksum == b.checksum else {
+                for result in [a, c].compactMap({ $0 }) where result.checksum != b.checksum {
                     throw LRUBenchError.resultsDiffer(
-                        workload: workload.name, ours: a.checksum, classic: b.checksum)
+                        workload: workload.name, ours: result.checksum, classic: b.checksum)
                 }
+                if let c { batched.append(c.seconds) }
                 ours.append(a.seconds)
                 classic.append(b.seconds)
                 bytesPerEntry = a.bytesPerEntry
             }
             rows.append(
                 LRUBenchRow(
-                    workload: workload, seconds: median(ours), classicSeconds: median(classic),
-                    bytesPerEntry: bytesPerEntry, classicBytesPerEntry: classicBytesPerEntry))
+                    workload: workload, label: workload.name, seconds: median(ours),
+                    classicSeconds: median(classic), bytesPerEntry: bytesPerEntry,
+                    classicBytesPerEntry: classicBytesPerEntry))
+            if !batched.isEmpty {
+                rows.append(
+                    LRUBenchRow(
+                        workload: workload, label: workload.name + "-batched", seconds: median(batched),
+                        classicSeconds: median(classic), bytesPerEntry: bytesPerEntry,
+                        classicBytesPerEntry: classicBytesPerEntry))
+            }
         }
         let tenMillion = try LRUCache(capacity: 10_000_000).bytesPerEntry
         if json {
@@ -89,7 +100,7 @@ struct BenchLRU: ParsableCommand {
             "workload", "ops", "ns/op", "Mops/s", "classic ns/op", "classic Mops/s", "speedup",
             "bytes/entry",
         ]
-        let widths = [12, 11, 8, 8, 14, 15, 8, 12]
+        let widths = [19, 11, 8, 8, 14, 15, 8, 12]
         func line(_ cells: [String]) -> String {
             zip(cells, widths).enumerated().map { index, pair in
                 index == 0
@@ -101,7 +112,7 @@ struct BenchLRU: ParsableCommand {
         for row in rows {
             print(
                 line([
-                    row.workload.name, "\(row.workload.operations)", fixed(row.nsPerOp, 1),
+                    row.label, "\(row.workload.operations)", fixed(row.nsPerOp, 1),
                     fixed(row.mops, 2),
                     fixed(row.classicNsPerOp, 1), fixed(1_000 / row.classicNsPerOp, 2),
                     fixed(row.speedup, 1) + "×",
@@ -109,7 +120,12 @@ struct BenchLRU: ParsableCommand {
                 ]))
         }
         print()
-        for workload in rows.map(\.workload) { print("  \(workload.name): \(workload.summary)") }
+        for row in rows where row.label == row.workload.name {
+            print("  \(row.label): \(row.workload.summary)")
+        }
+        print(
+            "  *-batched: the same operations through get/tryGet(_ keys:slots:found:), \(LRUWorkload.stepBatch) keys "
+                + "per call (the class pool's per-step call); classic columns repeat its single-call run")
         print()
         print("LRUCache memory at capacity 10,000,000: \(fixed(bytesPerEntryAt10M, 1)) bytes/entry")
     }
@@ -162,6 +178,8 @@ struct LRUWorkload {
     /// get/tryGet calls (rollbacks are timed but not counted); for resize, entries of the full cache.
     let operations: Int
     let runOurs: () throws -> LRUBenchResult
+    /// The same operations through the batched calls, one call per `stepBatch` keys (nil: no such row).
+    var runOursBatched: (() throws -> LRUBenchResult)? = nil
     let runClassic: () -> LRUBenchResult
 
     /// Rollback length and count of workload a, and the batch of workload d (384 = 1.5 × 256).
@@ -187,10 +205,10 @@ struct LRUWorkload {
             compare(capacity: sizes.compareCapacity, keys: compareKeys),
             stream(
                 name: "uniform-10M", distribution: "uniform", capacity: sizes.streamCapacity,
-                keySpace: sizes.keySpace, keys: uniformKeys),
+                keySpace: sizes.keySpace, keys: uniformKeys, batched: true),
             stream(
                 name: "zipf-10M", distribution: "Zipf(1.1)", capacity: sizes.streamCapacity,
-                keySpace: sizes.keySpace, keys: zipfKeys),
+                keySpace: sizes.keySpace, keys: zipfKeys, batched: false),
             step(
                 capacity: sizes.streamCapacity, keySpace: sizes.keySpace, steps: sizes.steps, keys: stepKeys
             ),
@@ -226,11 +244,12 @@ struct LRUWorkload {
 
     /// b, c: a 1% pool fed a long stream of `get`.
     static func stream(
-        name: String, distribution: String, capacity: Int, keySpace: Int, keys: [Int32]
+        name: String, distribution: String, capacity: Int, keySpace: Int, keys: [Int32], batched: Bool
     )
         -> LRUWorkload
     {
-        LRUWorkload(
+        let batches = batched ? batches(of: keys) : []
+        return LRUWorkload(
             name: name,
             summary:
                 "capacity \(capacity), \(keys.count) get of keys \(distribution) over \(keySpace) identities",
@@ -243,6 +262,21 @@ struct LRUWorkload {
                     return checksum
                 }
             },
+            runOursBatched: !batched
+                ? nil
+                : {
+                    var cache = try LRUCache(capacity: capacity)
+                    var slots: [Int] = []
+                    var found: [Bool] = []
+                    return measure(bytesPerEntry: { cache.bytesPerEntry }) {
+                        var checksum = 0
+                        for batch in batches {
+                            cache.get(batch, slots: &slots, found: &found)
+                            for slot in slots { checksum &+= slot }
+                        }
+                        return checksum
+                    }
+                },
             runClassic: {
                 measureClassic(capacity: capacity) { cache in
                     var checksum = 0
@@ -255,6 +289,7 @@ struct LRUWorkload {
     /// d: one training step per batch of 256 pairs — journaled pass, rollback, kept pass.
     static func step(capacity: Int, keySpace: Int, steps: Int, keys: [Int32]) -> LRUWorkload {
         let batch = stepBatch
+        let batches = batches(of: keys)
         return LRUWorkload(
             name: "step",
             summary: "capacity \(capacity), \(steps) steps of \(batch) tryGet, rollback(\(batch)), "
@@ -273,6 +308,22 @@ struct LRUWorkload {
                     return checksum
                 }
             },
+            runOursBatched: {
+                var cache = try LRUCache(capacity: capacity)
+                var slots: [Int] = []
+                var found: [Bool] = []
+                return measure(bytesPerEntry: { cache.bytesPerEntry }) {
+                    var checksum = 0
+                    for (step, batchKeys) in batches.enumerated() {
+                        cache.tryGet(batchKeys, step: step, slots: &slots, found: &found)
+                        for slot in slots { checksum &+= slot }
+                        cache.rollback(batch)
+                        cache.get(batchKeys, step: step, slots: &slots, found: &found)
+                        for slot in slots { checksum &+= slot }
+                    }
+                    return checksum
+                }
+            },
             runClassic: {
                 measureClassic(capacity: capacity) { cache in
                     var checksum = 0
@@ -285,6 +336,13 @@ struct LRUWorkload {
                     return checksum
                 }
             })
+    }
+
+    /// `keys` cut into calls of `stepBatch` keys, as the batched calls take them.
+    static func batches(of keys: [Int32]) -> [[Int]] {
+        stride(from: 0, to: keys.count, by: stepBatch).map { start in
+            keys[start..<min(start + stepBatch, keys.count)].map { Int($0) }
+        }
     }
 
     /// e: a full pool halved and grown back (the shrink moves every survivor).
@@ -361,6 +419,8 @@ struct LRUWorkload {
 /// One table row: medians of both designs on one workload.
 struct LRUBenchRow {
     let workload: LRUWorkload
+    /// The workload's name, with "-batched" for the batched calls' row.
+    let label: String
     let seconds: Double
     let classicSeconds: Double
     let bytesPerEntry: Double
@@ -372,7 +432,7 @@ struct LRUBenchRow {
     var speedup: Double { classicSeconds / seconds }
 
     func json(bytesPerEntryAt10M: Double, quick: Bool) -> String {
-        "{\"workload\":\"\(workload.name)\",\"ops\":\(workload.operations),\"ns_per_op\":\(fixed(nsPerOp, 3)),"
+        "{\"workload\":\"\(label)\",\"ops\":\(workload.operations),\"ns_per_op\":\(fixed(nsPerOp, 3)),"
             + "\"mops\":\(fixed(mops, 3)),\"speedup_vs_classic\":\(fixed(speedup, 3)),"
             + "\"bytes_per_entry\":\(fixed(bytesPerEntry, 2)),\"classic_ns_per_op\":\(fixed(classicNsPerOp, 3)),"
             + "\"classic_bytes_per_entry\":\(fixed(classicBytesPerEntry, 2)),"
