@@ -32,10 +32,35 @@ extension LRUCache {
         guard remaining > 0 else { return }
         makeStorageUnique()
         counters.rolledBack += remaining
+        let last = journalCount - remaining
         while remaining > 0 {
             journalCount -= 1
+            prefetchUndo(at: journalCount, last: last)
             undo(journal[journalCount])
             remaining -= 1
+        }
+    }
+
+    /// Entries ahead of the one being undone at which `rollback` requests lines: the record of
+    /// the entry twice as far, then (its line has arrived by then) the table groups of the
+    /// entry this far.
+    static let undoLookahead = 8
+
+    /// Requests the lines undoing the journal entry `undoLookahead` places before `index` reads
+    /// (its key's table group, and the evicted key's), and the slot record of the entry twice as
+    /// far; entries before `last` are not undone and are skipped. Hints only: a slot's key may
+    /// still change before its entry is undone.
+    @inline(__always)
+    private func prefetchUndo(at index: Int, last: Int) {
+        let far = index &- 2 &* Self.undoLookahead
+        if far >= last { prefetchForWriting(records + Int(journal[far].slot)) }
+        let near = index &- Self.undoLookahead
+        guard near >= last else { return }
+        let entry = journal[near]
+        let key = records[Int(entry.slot)].key
+        if key >= 0 { prefetchForWriting(keys.groups + keys.probe(key).home &* LRUKeyTable.groupBytes) }
+        if entry.kind == .evict {
+            prefetchForWriting(keys.groups + keys.probe(entry.other).home &* LRUKeyTable.groupBytes)
         }
     }
 
