@@ -2,7 +2,8 @@
 //
 // The class pool asks it, for each gallery feature, which pool slot holds the identity: a hit
 // makes the identity most recent, a miss takes a free slot or evicts the least recent identity
-// and reuses its slot. Pass 1 of a training step uses `tryGet` and `rollback`, pass 2 `get`.
+// and reuses its slot. Pass 1 of a training step uses `tryGet` and `rollback`, pass 2 `get`,
+// each for the step's whole batch of labels at once (LRUCache+Batch).
 // Storage is flat and preallocated (see LRUCacheStorage): no heap allocation per operation.
 
 /// A least-recently-used map from integer identity keys to slots `0..<capacity`.

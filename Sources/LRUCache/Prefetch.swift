@@ -3,7 +3,8 @@
 // The LRU's operations are bound by cache misses, not instructions: at capacity 100k nearly
 // every `get` misses and touches the new key's table group, the least recent slot's record
 // and that key's group. The next operation's victim is known one operation early, so its lines
-// can be requested while the caller is still busy with this one.
+// can be requested while the caller is still busy with this one; a batch knows its next keys
+// (LRUCache+Batch), and a rollback the journal entries it undoes next (LRUCache+Journal).
 
 /// LLVM's prefetch intrinsic (`prefetcht0` on x86), reached by symbol name because the Swift
 /// standard library exposes no prefetch. Arguments: address, 0 = read / 1 = write,
