@@ -66,9 +66,7 @@ public final class DepthwiseConv2D: Layer {
                             }
                         }
                         let out = dst + (outputRow * ow + ox) * c
-                        var ch = 0
-                        while ch < c {
-                            let width = c - ch
+                        forEachLaneGroup(c) { ch, width in
                             var acc = Lanes(repeating: 0)
                             for t in 0..<count {
                                 acc +=
@@ -76,7 +74,6 @@ public final class DepthwiseConv2D: Layer {
                                     * loadLanes(wt + taps[t].tap + ch, width)
                             }
                             storeLanes(acc, out + ch, width)
-                            ch += 8
                         }
                     }
                 }
@@ -94,43 +91,65 @@ public final class DepthwiseConv2D: Layer {
         let wt = UnsafePointer(weight.value.pointer)
         let (src, grads, dst) = (UnsafePointer(x.pointer), UnsafePointer(dy.pointer), dx.pointer)
         // dX: workers split the input rows; each input pixel gathers dY·W over the output
-        // pixels whose window covers it (iy = oy·s − p + ky), so nothing is scattered.
-        Parallel.forRanges(n * h, costPerItem: w * k * k * c) { inputRows in
-            withUnsafeTemporaryAllocation(of: (output: Int, tap: Int).self, capacity: k * k) { taps in
-                for inputRow in inputRows {
-                    let (img, iy) = (inputRow / h, inputRow % h)
-                    let imageGrad = grads + img * oh * ow * c
-                    for ix in 0..<w {
-                        var count = 0
-                        for ky in 0..<k {
-                            let ty = iy + p - ky
-                            if ty < 0 || ty % s != 0 || ty / s >= oh { continue }
-                            for kx in 0..<k {
-                                let tx = ix + p - kx
-                                if tx < 0 || tx % s != 0 || tx / s >= ow { continue }
-                                taps[count] = (((ty / s) * ow + tx / s) * c, (ky * k + kx) * c)
-                                count += 1
+        // pixels whose window covers it (iy = oy·s − p + ky), so nothing is scattered. Which
+        // (output column, kx) pairs reach input column ix is the same on every row: found
+        // once here, so the pixel loop does no division.
+        withUnsafeTemporaryAllocation(of: (output: Int, kx: Int).self, capacity: w * k) { columnTaps in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: w) { columnTapCounts in
+                for ix in 0..<w {
+                    var count = 0
+                    for kx in 0..<k {
+                        let tx = ix + p - kx
+                        if tx < 0 || tx % s != 0 || tx / s >= ow { continue }
+                        columnTaps[ix * k + count] = (tx / s, kx)
+                        count += 1
+                    }
+                    columnTapCounts[ix] = count
+                }
+                let (columnTaps, columnTapCounts) = (UnsafePointer(columnTaps.baseAddress!), UnsafePointer(columnTapCounts.baseAddress!))
+                Parallel.forRanges(n * h, costPerItem: w * k * k * c) { inputRows in
+                    withUnsafeTemporaryAllocation(of: (output: Int, ky: Int).self, capacity: k) { rowTaps in
+                        withUnsafeTemporaryAllocation(of: (output: Int, tap: Int).self, capacity: k * k) { taps in
+                            for inputRow in inputRows {
+                                let (img, iy) = (inputRow / h, inputRow % h)
+                                let imageGrad = grads + img * oh * ow * c
+                                var rowCount = 0
+                                for ky in 0..<k {
+                                    let ty = iy + p - ky
+                                    if ty < 0 || ty % s != 0 || ty / s >= oh { continue }
+                                    rowTaps[rowCount] = (ty / s, ky)
+                                    rowCount += 1
+                                }
+                                for ix in 0..<w {
+                                    var count = 0
+                                    for a in 0..<rowCount {
+                                        let (oy, ky) = rowTaps[a]
+                                        for b in 0..<columnTapCounts[ix] {
+                                            let (ox, kx) = columnTaps[ix * k + b]
+                                            taps[count] = ((oy * ow + ox) * c, (ky * k + kx) * c)
+                                            count += 1
+                                        }
+                                    }
+                                    let out = dst + (inputRow * w + ix) * c
+                                    forEachLaneGroup(c) { ch, width in
+                                        var acc = Lanes(repeating: 0)
+                                        for t in 0..<count {
+                                            acc +=
+                                                loadLanes(imageGrad + taps[t].output + ch, width)
+                                                * loadLanes(wt + taps[t].tap + ch, width)
+                                        }
+                                        storeLanes(acc, out + ch, width)
+                                    }
+                                }
                             }
-                        }
-                        let out = dst + (inputRow * w + ix) * c
-                        var ch = 0
-                        while ch < c {
-                            let width = c - ch
-                            var acc = Lanes(repeating: 0)
-                            for t in 0..<count {
-                                acc +=
-                                    loadLanes(imageGrad + taps[t].output + ch, width)
-                                    * loadLanes(wt + taps[t].tap + ch, width)
-                            }
-                            storeLanes(acc, out + ch, width)
-                            ch += 8
                         }
                     }
                 }
             }
         }
         // dW[tap] = Σ over output pixels of dY · X at the tap: workers split the output
-        // rows, and per output row, tap and 8 channels the sum over the row runs in a register.
+        // rows, and per output row, tap and 8 channels the sum over the row runs in four
+        // registers (interleaved pixels), so the adds do not wait on each other.
         weightSums.accumulate(rows: n * oh, costPerRow: ow * k * k * c) { outputRows, block in
             for outputRow in outputRows {
                 let (img, oy) = (outputRow / oh, outputRow % oh)
@@ -142,18 +161,25 @@ public final class DepthwiseConv2D: Layer {
                     for kx in 0..<k {
                         let (first, end) = geometry.validOutputs(tap: kx, inputSize: w, outputSize: ow)
                         if first >= end { continue }
-                        let row = image + (iy * w + first * s - p + kx) * c
+                        let (outputs, row) = (g + first * c, image + (iy * w + first * s - p + kx) * c)
+                        let (count, step) = (end - first, s * c)
                         let sum = block + (ky * k + kx) * c
-                        var ch = 0
-                        while ch < c {
-                            let width = c - ch
-                            var acc = Lanes(repeating: 0)
-                            for j in 0..<(end - first) {
-                                acc +=
-                                    loadLanes(g + (first + j) * c + ch, width) * loadLanes(row + j * s * c + ch, width)
+                        forEachLaneGroup(c) { ch, width in
+                            var (acc0, acc1, acc2, acc3) = (Lanes(), Lanes(), Lanes(), Lanes())
+                            var j = 0
+                            while j + 4 <= count {
+                                let (o, i) = (outputs + j * c + ch, row + j * step + ch)
+                                acc0 += loadLanes(o, width) * loadLanes(i, width)
+                                acc1 += loadLanes(o + c, width) * loadLanes(i + step, width)
+                                acc2 += loadLanes(o + 2 * c, width) * loadLanes(i + 2 * step, width)
+                                acc3 += loadLanes(o + 3 * c, width) * loadLanes(i + 3 * step, width)
+                                j += 4
                             }
-                            storeLanes(loadLanes(sum + ch, width) + acc, sum + ch, width)
-                            ch += 8
+                            while j < count {
+                                acc0 += loadLanes(outputs + j * c + ch, width) * loadLanes(row + j * step + ch, width)
+                                j += 1
+                            }
+                            storeLanes(loadLanes(sum + ch, width) + ((acc0 + acc1) + (acc2 + acc3)), sum + ch, width)
                         }
                     }
                 }
