@@ -147,39 +147,62 @@ public final class DepthwiseConv2D: Layer {
                 }
             }
         }
-        // dW[tap] = Σ over output pixels of dY · X at the tap: workers split the output
-        // rows, and per output row, tap and 8 channels the sum over the row runs in four
-        // registers (interleaved pixels), so the adds do not wait on each other.
+        // dW[tap] = Σ over output pixels of dY · X at the tap; workers split the output rows.
+        // A 3×3 row whose windows lie inside the input takes the tiled register path
+        // (accumulate3x3WeightGrad); border pixels go tap by tap, each tap's sum over the
+        // row in four registers (interleaved pixels) so the adds do not wait on each other.
+        let interiorColumns = k == 3 ? geometry.interiorOutputs(inputSize: w, outputSize: ow) : 0..<0
+        /// sum[ch] += Σ over output pixels j in `pixels` of dY[j] · X[j·s − p + kx] on one row.
+        @inline(__always) func addTap(
+            outputRow: UnsafePointer<Float>, inputRow: UnsafePointer<Float>, kx: Int, pixels: Range<Int>,
+            into sum: UnsafeMutablePointer<Float>
+        ) {
+            if pixels.isEmpty { return }
+            let (outputs, row) = (outputRow + pixels.lowerBound * c, inputRow + (pixels.lowerBound * s - p + kx) * c)
+            let (count, step) = (pixels.count, s * c)
+            forEachLaneGroup(c) { ch, width in
+                var (acc0, acc1, acc2, acc3) = (Lanes(), Lanes(), Lanes(), Lanes())
+                var j = 0
+                while j + 4 <= count {
+                    let (o, i) = (outputs + j * c + ch, row + j * step + ch)
+                    acc0 += loadLanes(o, width) * loadLanes(i, width)
+                    acc1 += loadLanes(o + c, width) * loadLanes(i + step, width)
+                    acc2 += loadLanes(o + 2 * c, width) * loadLanes(i + 2 * step, width)
+                    acc3 += loadLanes(o + 3 * c, width) * loadLanes(i + 3 * step, width)
+                    j += 4
+                }
+                while j < count {
+                    acc0 += loadLanes(outputs + j * c + ch, width) * loadLanes(row + j * step + ch, width)
+                    j += 1
+                }
+                storeLanes(loadLanes(sum + ch, width) + ((acc0 + acc1) + (acc2 + acc3)), sum + ch, width)
+            }
+        }
         weightSums.accumulate(rows: n * oh, costPerRow: ow * k * k * c) { outputRows, block in
             for outputRow in outputRows {
                 let (img, oy) = (outputRow / oh, outputRow % oh)
                 let image = src + img * h * w * c
                 let g = grads + outputRow * ow * c
+                let top = oy * s - p
+                let interior = top >= 0 && top + k <= h ? interiorColumns : 0..<0
+                if !interior.isEmpty {
+                    accumulate3x3WeightGrad(
+                        outputGrads: g + interior.lowerBound * c,
+                        inputs: image + (top * w + interior.lowerBound * s - p) * c, rowStride: w * c, step: s * c,
+                        count: interior.count, into: block, channels: c)
+                }
                 for ky in 0..<k {
-                    let iy = oy * s - p + ky
+                    let iy = top + ky
                     if iy < 0 || iy >= h { continue }
                     for kx in 0..<k {
                         let (first, end) = geometry.validOutputs(tap: kx, inputSize: w, outputSize: ow)
-                        if first >= end { continue }
-                        let (outputs, row) = (g + first * c, image + (iy * w + first * s - p + kx) * c)
-                        let (count, step) = (end - first, s * c)
                         let sum = block + (ky * k + kx) * c
-                        forEachLaneGroup(c) { ch, width in
-                            var (acc0, acc1, acc2, acc3) = (Lanes(), Lanes(), Lanes(), Lanes())
-                            var j = 0
-                            while j + 4 <= count {
-                                let (o, i) = (outputs + j * c + ch, row + j * step + ch)
-                                acc0 += loadLanes(o, width) * loadLanes(i, width)
-                                acc1 += loadLanes(o + c, width) * loadLanes(i + step, width)
-                                acc2 += loadLanes(o + 2 * c, width) * loadLanes(i + 2 * step, width)
-                                acc3 += loadLanes(o + 3 * c, width) * loadLanes(i + 3 * step, width)
-                                j += 4
-                            }
-                            while j < count {
-                                acc0 += loadLanes(outputs + j * c + ch, width) * loadLanes(row + j * step + ch, width)
-                                j += 1
-                            }
-                            storeLanes(loadLanes(sum + ch, width) + ((acc0 + acc1) + (acc2 + acc3)), sum + ch, width)
+                        // Pixels this tap reaches outside the interior: all, or the two ends.
+                        if interior.isEmpty {
+                            addTap(outputRow: g, inputRow: image + iy * w * c, kx: kx, pixels: first..<max(first, end), into: sum)
+                        } else {
+                            addTap(outputRow: g, inputRow: image + iy * w * c, kx: kx, pixels: first..<interior.lowerBound, into: sum)
+                            addTap(outputRow: g, inputRow: image + iy * w * c, kx: kx, pixels: interior.upperBound..<end, into: sum)
                         }
                     }
                 }
@@ -193,7 +216,65 @@ public final class DepthwiseConv2D: Layer {
     }
 }
 
+/// block[(3·ky + kx)·C + ch] += Σ over j < count of outputGrads[j·C + ch] ·
+/// inputs[ky·rowStride + j·step + kx·C + ch]: the 3×3 depthwise weight gradient of one row
+/// of windows that lie wholly inside the input. Per tile of eight pixels and lane group the
+/// nine tap sums stay in registers and each dY vector is loaded once for all nine taps; the
+/// tile's input (3 rows of 8·stride + 2 pixels) stays in L1 while the lane groups walk it,
+/// where summing tap by tap over a whole row re-read it from L2 for every tap.
+/// - Complexity: O(count · 9 · C).
+@inline(__always)
+private func accumulate3x3WeightGrad(
+    outputGrads: UnsafePointer<Float>, inputs: UnsafePointer<Float>, rowStride: Int, step: Int, count: Int,
+    into block: UnsafeMutablePointer<Float>, channels c: Int
+) {
+    var tileStart = 0
+    while tileStart < count {
+        let tile = tileStart..<min(count, tileStart + 8)
+        tileStart = tile.upperBound
+        forEachLaneGroup(c) { ch, width in
+            var (s0, s1, s2, s3, s4, s5, s6, s7, s8) = (
+                Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes()
+            )
+            for j in tile {
+                let d = loadLanes(outputGrads + j * c + ch, width)
+                let row0 = inputs + j * step + ch
+                let (row1, row2) = (row0 + rowStride, row0 + 2 * rowStride)
+                s0 += d * loadLanes(row0, width)
+                s1 += d * loadLanes(row0 + c, width)
+                s2 += d * loadLanes(row0 + 2 * c, width)
+                s3 += d * loadLanes(row1, width)
+                s4 += d * loadLanes(row1 + c, width)
+                s5 += d * loadLanes(row1 + 2 * c, width)
+                s6 += d * loadLanes(row2, width)
+                s7 += d * loadLanes(row2 + c, width)
+                s8 += d * loadLanes(row2 + 2 * c, width)
+            }
+            @inline(__always) func add(_ tap: Int, _ sum: Lanes) {
+                let p = block + tap * c + ch
+                storeLanes(loadLanes(p, width) + sum, p, width)
+            }
+            add(0, s0)
+            add(1, s1)
+            add(2, s2)
+            add(3, s3)
+            add(4, s4)
+            add(5, s5)
+            add(6, s6)
+            add(7, s7)
+            add(8, s8)
+        }
+    }
+}
+
 extension ConvGeometry {
+    /// Output positions whose whole window lies inside the input (every tap valid).
+    func interiorOutputs(inputSize: Int, outputSize: Int) -> Range<Int> {
+        let first = validOutputs(tap: 0, inputSize: inputSize, outputSize: outputSize).first
+        let end = validOutputs(tap: kernel - 1, inputSize: inputSize, outputSize: outputSize).end
+        return first < end ? first..<end : 0..<0
+    }
+
     /// Output positions first..<end whose window puts tap `tap` inside the input
     /// (0 ≤ o·stride − padding + tap < inputSize).
     func validOutputs(tap: Int, inputSize: Int, outputSize: Int) -> (first: Int, end: Int) {
