@@ -1,7 +1,8 @@
 // DepthwiseConv2D: one KH×KW filter per channel (groups = channels), no bias. In NHWC the
 // channels of a pixel are contiguous, so every tap is a SIMD multiply-add across channels.
-// Every output (y, dx, and dW per worker) is a gathered sum kept in a register and stored
-// once: no zero-filling, no scatter-add, and workers split rows of pixels.
+// Every y and dx value is a gathered sum kept in a register and stored once, and dW is
+// summed in registers per worker before it reaches memory: no zero-filling, no scatter-add,
+// and workers split rows of pixels.
 //
 // Weight (KH, KW, C): a tap's C weights are contiguous like the activations. PyTorch's
 // (C, 1, KH, KW) maps by permute(2, 3, 0, 1) after dropping the 1.
@@ -106,7 +107,9 @@ public final class DepthwiseConv2D: Layer {
                     }
                     columnTapCounts[ix] = count
                 }
-                let (columnTaps, columnTapCounts) = (UnsafePointer(columnTaps.baseAddress!), UnsafePointer(columnTapCounts.baseAddress!))
+                let (columnTaps, columnTapCounts) = (
+                    UnsafePointer(columnTaps.baseAddress!), UnsafePointer(columnTapCounts.baseAddress!)
+                )
                 Parallel.forRanges(n * h, costPerItem: w * k * k * c) { inputRows in
                     withUnsafeTemporaryAllocation(of: (output: Int, ky: Int).self, capacity: k) { rowTaps in
                         withUnsafeTemporaryAllocation(of: (output: Int, tap: Int).self, capacity: k * k) { taps in
@@ -199,10 +202,16 @@ public final class DepthwiseConv2D: Layer {
                         let sum = block + (ky * k + kx) * c
                         // Pixels this tap reaches outside the interior: all, or the two ends.
                         if interior.isEmpty {
-                            addTap(outputRow: g, inputRow: image + iy * w * c, kx: kx, pixels: first..<max(first, end), into: sum)
+                            addTap(
+                                outputRow: g, inputRow: image + iy * w * c, kx: kx, pixels: first..<max(first, end),
+                                into: sum)
                         } else {
-                            addTap(outputRow: g, inputRow: image + iy * w * c, kx: kx, pixels: first..<interior.lowerBound, into: sum)
-                            addTap(outputRow: g, inputRow: image + iy * w * c, kx: kx, pixels: interior.upperBound..<end, into: sum)
+                            addTap(
+                                outputRow: g, inputRow: image + iy * w * c, kx: kx, pixels: first..<interior.lowerBound,
+                                into: sum)
+                            addTap(
+                                outputRow: g, inputRow: image + iy * w * c, kx: kx, pixels: interior.upperBound..<end,
+                                into: sum)
                         }
                     }
                 }
