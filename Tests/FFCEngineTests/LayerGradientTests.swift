@@ -27,6 +27,15 @@ import Testing
         checkGradients(conv, input: randomTensor([2, 4, 4, 11], seed: 6))
     }
 
+    /// 3×3 over a non-square input with paddings 0, 1, 2: windows cut by every border, by
+    /// none, and dX column taps found once per call for strides 1 and 2.
+    @Test(arguments: [(1, 0), (1, 1), (1, 2), (2, 0), (2, 1)])
+    func depthwise3x3OnBordersAndInteriorMatchesFiniteDifferences(stride: Int, padding: Int) {
+        let conv = DepthwiseConv2D(11, kernel: 3, stride: stride, padding: padding)
+        randomizeParameters(conv, seed: 7)
+        checkGradients(conv, input: randomTensor([2, 6, 5, 11], seed: 8))
+    }
+
     @Test func batchNorm2DInTrainingMatchesFiniteDifferences() {
         let bn = BatchNorm(5)
         randomizeParameters(bn, seed: 7)

@@ -107,13 +107,17 @@ public final class BatchNorm: Layer {
         Parallel.forRanges(rows, costPerItem: c) { range in
             for r in range {
                 let (from, to) = (src + r * c, dst + r * c)
-                var ch = 0
-                while ch < c {
-                    let width = c - ch
-                    var z = loadLanes(from + ch, width) * loadLanes(aIn + ch, width) + loadLanes(bIn + ch, width)
-                    if let slopes { z.replace(with: z * loadLanes(slopes + ch, width), where: z .<= 0) }
-                    storeLanes(z, to + ch, width)
-                    ch += 8
+                if let slopes {
+                    forEachLaneGroup(c) { ch, width in
+                        var z = loadLanes(from + ch, width) * loadLanes(aIn + ch, width) + loadLanes(bIn + ch, width)
+                        z.replace(with: z * loadLanes(slopes + ch, width), where: z .<= 0)
+                        storeLanes(z, to + ch, width)
+                    }
+                } else {
+                    forEachLaneGroup(c) { ch, width in
+                        let z = loadLanes(from + ch, width) * loadLanes(aIn + ch, width) + loadLanes(bIn + ch, width)
+                        storeLanes(z, to + ch, width)
+                    }
                 }
             }
         }
@@ -132,13 +136,10 @@ public final class BatchNorm: Layer {
             let (sum, sumSquares) = (block, block + c)
             for r in range {
                 let row = src + r * c
-                var ch = 0
-                while ch < c {
-                    let width = c - ch
+                forEachLaneGroup(c) { ch, width in
                     let d = loadLanes(row + ch, width) - loadLanes(center + ch, width)
                     storeLanes(loadLanes(sum + ch, width) + d, sum + ch, width)
                     storeLanes(loadLanes(sumSquares + ch, width) + d * d, sumSquares + ch, width)
-                    ch += 8
                 }
             }
         }
@@ -182,15 +183,12 @@ public final class BatchNorm: Layer {
             let (sumGrad, sumGradCentered, sumSlope) = (block, block + c, block + 2 * c)
             for r in range {
                 let (from, g) = (src + r * c, grads + r * c)
-                var ch = 0
-                while ch < c {
-                    let width = c - ch
+                forEachLaneGroup(c) { ch, width in
                     let (dz, dSlope) = outputGrad(from, g, ch, width)
                     let centered = loadLanes(from + ch, width) - loadLanes(center + ch, width)
                     storeLanes(loadLanes(sumGrad + ch, width) + dz, sumGrad + ch, width)
                     storeLanes(loadLanes(sumGradCentered + ch, width) + dz * centered, sumGradCentered + ch, width)
                     if slopes != nil { storeLanes(loadLanes(sumSlope + ch, width) + dSlope, sumSlope + ch, width) }
-                    ch += 8
                 }
             }
         }
@@ -218,15 +216,12 @@ public final class BatchNorm: Layer {
         Parallel.forRanges(rows, costPerItem: 2 * c) { range in
             for r in range {
                 let (from, g, to) = (src + r * c, grads + r * c, dst + r * c)
-                var ch = 0
-                while ch < c {
-                    let width = c - ch
+                forEachLaneGroup(c) { ch, width in
                     let dz = outputGrad(from, g, ch, width).dz
                     let xLanes = loadLanes(from + ch, width)
                     storeLanes(
                         loadLanes(kIn + ch, width) * dz + loadLanes(uIn + ch, width) * xLanes
                             + loadLanes(vIn + ch, width), to + ch, width)
-                    ch += 8
                 }
             }
         }

@@ -35,12 +35,9 @@ public final class PReLU: Layer {
         Parallel.forRanges(x.count / c, costPerItem: c) { range in
             for r in range {
                 let (from, to) = (src + r * c, dst + r * c)
-                var ch = 0
-                while ch < c {
-                    let width = c - ch
+                forEachLaneGroup(c) { ch, width in
                     let v = loadLanes(from + ch, width)
                     storeLanes(v.replacing(with: v * loadLanes(a + ch, width), where: v .<= 0), to + ch, width)
-                    ch += 8
                 }
             }
         }
@@ -56,15 +53,12 @@ public final class PReLU: Layer {
         slopeSums.accumulate(rows: x.count / c, costPerRow: 2 * c) { range, sums in
             for r in range {
                 let (from, g, to) = (src + r * c, grads + r * c, dst + r * c)
-                var ch = 0
-                while ch < c {
-                    let width = c - ch
+                forEachLaneGroup(c) { ch, width in
                     let (v, gv) = (loadLanes(from + ch, width), loadLanes(g + ch, width))
                     let negative = v .<= 0
                     storeLanes(gv.replacing(with: gv * loadLanes(a + ch, width), where: negative), to + ch, width)
                     storeLanes(
                         loadLanes(sums + ch, width) + (gv * v).replacing(with: 0, where: .!negative), sums + ch, width)
-                    ch += 8
                 }
             }
         }
@@ -87,12 +81,10 @@ public final class ReLU: Layer {
         input = x
         let y = Tensor.reuse(&output, shape: x.shape)
         let (src, dst) = (UnsafePointer(x.pointer), y.pointer)
-        let count = x.count
-        Parallel.forRanges((count + 7) / 8, costPerItem: 8) { range in
-            for i in range {
-                let width = min(8, count - 8 * i)
-                storeLanes(pointwiseMax(loadLanes(src + 8 * i, width), Lanes(repeating: 0)), dst + 8 * i, width)
-            }
+        // replacing(with:where:) compiles to a compare and blend; pointwiseMax did not.
+        forEachLaneGroup(count: x.count) { i, width in
+            let v = loadLanes(src + i, width)
+            storeLanes(v.replacing(with: 0, where: v .<= 0), dst + i, width)
         }
         return y
     }
@@ -101,13 +93,9 @@ public final class ReLU: Layer {
         guard let x = input else { preconditionFailure("ReLU: backward before forward") }
         let dx = Tensor.reuse(&inputGrad, shape: x.shape)
         let (src, grads, dst) = (UnsafePointer(x.pointer), UnsafePointer(dy.pointer), dx.pointer)
-        let count = x.count
-        Parallel.forRanges((count + 7) / 8, costPerItem: 8) { range in
-            for i in range {
-                let width = min(8, count - 8 * i)
-                let g = loadLanes(grads + 8 * i, width)
-                storeLanes(g.replacing(with: 0, where: loadLanes(src + 8 * i, width) .<= 0), dst + 8 * i, width)
-            }
+        forEachLaneGroup(count: x.count) { i, width in
+            let g = loadLanes(grads + i, width)
+            storeLanes(g.replacing(with: 0, where: loadLanes(src + i, width) .<= 0), dst + i, width)
         }
         return dx
     }

@@ -56,13 +56,9 @@ public final class Residual: Layer {
     /// out = a + b, eight floats per SIMD step, workers splitting the range.
     private func add(_ a: Tensor, _ b: Tensor, into out: Tensor, backward: Bool) {
         let (left, right, dst) = (UnsafePointer(a.pointer), UnsafePointer(b.pointer), out.pointer)
-        let count = out.count
         func run() {
-            Parallel.forRanges((count + 7) / 8, costPerItem: 8) { range in
-                for i in range {
-                    let width = min(8, count - 8 * i)
-                    storeLanes(loadLanes(left + 8 * i, width) + loadLanes(right + 8 * i, width), dst + 8 * i, width)
-                }
+            forEachLaneGroup(count: out.count) { i, width in
+                storeLanes(loadLanes(left + i, width) + loadLanes(right + i, width), dst + i, width)
             }
         }
         if let profile { profile.time("Residual add", backward: backward, run) } else { run() }
