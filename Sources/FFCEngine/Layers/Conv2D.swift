@@ -245,17 +245,7 @@ public final class Conv2D: Layer {
     private func transposedInputGradient(_ dy: Tensor, into dx: Tensor) {
         let k = geometry.kernel
         let flipped = Tensor.reuse(&workspace.flippedWeight, shape: [inChannels, k, k, outChannels])
-        let (wt, ft) = (weight.value.pointer, flipped.pointer)
-        for co in 0..<outChannels {
-            for ky in 0..<k {
-                for kx in 0..<k {
-                    let from = wt + ((co * k + ky) * k + kx) * inChannels
-                    for ci in 0..<inChannels {
-                        ft[((ci * k + (k - 1 - ky)) * k + (k - 1 - kx)) * outChannels + co] = from[ci]
-                    }
-                }
-            }
-        }
+        flipKernel(into: flipped.pointer)
         let transposed = ConvGeometry(kernel: k, stride: 1, padding: k - 1 - geometry.padding)
         let (h, w) = (dx.shape[1], dx.shape[2])
         let rowLength = k * k * outChannels
@@ -264,6 +254,30 @@ public final class Conv2D: Layer {
             BLAS.sgemm(
                 transB: true, m: lines.count * w, n: inChannels, k: rowLength,
                 a: patches, b: flipped.pointer, c: dx.pointer + lines.lowerBound * w * inChannels)
+        }
+    }
+
+    /// flipped (Cin, KH, KW, Cout)[ci, KH−1−ky, KW−1−kx, co] = W (Cout, KH, KW, Cin)[co, ky, kx, ci]:
+    /// per kernel tap a Cout×Cin transpose, done in 16×16 tiles so both sides stream whole
+    /// cache lines (a plain scatter with stride Cout misses the cache on every write).
+    private func flipKernel(into flipped: UnsafeMutablePointer<Float>) {
+        let (k, cout, cin) = (geometry.kernel, outChannels, inChannels)
+        let taps = k * k
+        let w = UnsafePointer(weight.value.pointer)
+        let tile = 16
+        for tap in 0..<taps {
+            let from = w + tap * cin  // row co at from + co · taps · cin
+            let to = flipped + (taps - 1 - tap) * cout  // row ci at to + ci · taps · cout
+            for co0 in stride(from: 0, to: cout, by: tile) {
+                let co1 = min(co0 + tile, cout)
+                for ci0 in stride(from: 0, to: cin, by: tile) {
+                    let ci1 = min(ci0 + tile, cin)
+                    for ci in ci0..<ci1 {
+                        let row = to + ci * taps * cout
+                        for co in co0..<co1 { row[co] = from[co * taps * cin + ci] }
+                    }
+                }
+            }
         }
     }
 
