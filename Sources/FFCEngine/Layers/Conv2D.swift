@@ -8,9 +8,9 @@
 // weight per small chunk would cost more.
 // Backward: dW by GEMM against the patches, accumulated with beta = 1; dX at stride 1 as a
 // convolution of dY with the flipped kernel (one well-shaped GEMM), at other strides by GEMM
-// then col2im, written as a gather so each input pixel is written once, in parallel and with
-// no zero-fill of dX. A network's first convolution skips dX (nobody needs the image's
-// gradient) — the largest im2col of an IResNet backward.
+// into L2-sized patch-gradient chunks added straight into dX (col2im as a scatter-add). A
+// network's first convolution skips dX (nobody needs the image's gradient) — the largest
+// im2col of an IResNet backward.
 //
 // Scratch (the patch matrices) lives in a `ConvWorkspace` that `Backbone` shares between all
 // its convolutions, since they run one after another: one buffer per net, not per layer.
@@ -34,7 +34,7 @@ public struct ConvGeometry: Sendable {
 public final class ConvWorkspace {
     var patches: [Tensor] = []  // per worker: (chunk rows, K)
     var weightGrads: [Tensor] = []  // per worker after the first: (Cout, KH, KW, Cin)
-    var patchGrads: [Tensor] = []  // per worker: (chunk·OH·OW, K) for strided dX
+    var patchGrads: [Tensor] = []  // per worker: (chunk lines·OW, K) for strided dX
     var flippedWeight: Tensor?  // (Cin, KH, KW, Cout)
 
     public init() {}
@@ -281,18 +281,45 @@ public final class Conv2D: Layer {
         }
     }
 
-    /// Other strides: patch gradients dY · W per chunk of whole images (col2im needs every
-    /// patch that touches an input row), then col2im; workers take whole images.
+    /// Other strides: per chunk of output lines (L2-sized on the worker path), the patch
+    /// gradients dY · W, then each patch entry added into the input pixel it was copied from
+    /// while the chunk is still in cache. Workers take whole images, so no two write the same
+    /// pixel; a chunk first zeroes the input rows it is the first to reach, so dX gets no
+    /// separate zero-fill pass. At 1×1/2 that is one GEMM per chunk and one add per output pixel.
     private func scatteredInputGradient(_ dy: Tensor, into dx: Tensor) {
         let (n, oh, ow) = (dy.shape[0], dy.shape[1], dy.shape[2])
+        let (h, rowFloats) = (dx.shape[1], dx.shape[2] * inChannels)
+        let (k, s, p) = (geometry.kernel, geometry.stride, geometry.padding)
         let workers = min(self.workers, n)
-        let chunk = max(1, min((n + workers - 1) / workers, colsBudget / max(1, oh * ow * patchSize)))
-        let buffers = workspace.buffers(&workspace.patchGrads, workers: workers, floats: chunk * oh * ow * patchSize)
-        eachRange(n, perChunk: chunk, workers: workers) { images, worker in
-            BLAS.sgemm(
-                m: images.count * oh * ow, n: patchSize, k: outChannels,
-                a: dy.pointer + images.lowerBound * oh * ow * outChannels, b: weight.value.pointer, c: buffers[worker])
-            col2im(buffers[worker], images: images, into: dx)
+        let budget = workers > 1 ? min(colsBudget, Self.workerChunkFloats) : colsBudget
+        let perChunk = max(1, budget / (ow * patchSize))
+        let buffers = workspace.buffers(&workspace.patchGrads, workers: workers, floats: perChunk * ow * patchSize)
+        let w = UnsafePointer(weight.value.pointer)
+        eachRange(n, perChunk: n, workers: workers) { images, worker in
+            let patchGrads = buffers[worker]
+            var zeroed = (image: -1, rows: 0)  // input rows of `image` already zeroed
+            var line = images.lowerBound * oh
+            while line < images.upperBound * oh {
+                let end = min(line + perChunk, images.upperBound * oh)
+                BLAS.sgemm(
+                    m: (end - line) * ow, n: patchSize, k: outChannels,
+                    a: dy.pointer + line * ow * outChannels, b: w, c: patchGrads)
+                for image in (line / oh)...((end - 1) / oh) {
+                    let first = max(line, image * oh) - image * oh
+                    let last = min(end, (image + 1) * oh) - image * oh
+                    let from = zeroed.image == image ? zeroed.rows : 0
+                    let reach = last == oh ? h : min(h, (last - 1) * s - p + k)
+                    if reach > from {
+                        (dx.pointer + (image * h + from) * rowFloats).update(
+                            repeating: 0, count: (reach - from) * rowFloats)
+                    }
+                    zeroed = (image, max(from, reach))
+                    addPatches(
+                        patchGrads + (image * oh + first - line) * ow * patchSize, image: image,
+                        outputRows: first..<last, into: dx, splitChannels: workers == 1)
+                }
+                line = end
+            }
         }
     }
 
@@ -337,31 +364,38 @@ public final class Conv2D: Layer {
         }
     }
 
-    /// dX of `images` from their patch-row gradients (`patchGrads` starts at the first of
-    /// them): each input
-    /// pixel sums the patch entries it was copied to. Written as a gather over input rows,
-    /// so workers never write the same pixel and no zero-fill of dX is needed.
-    private func col2im(_ patchGrads: UnsafeMutablePointer<Float>, images: Range<Int>, into dx: Tensor) {
+    /// col2im as a scatter-add: adds each patch row of `patchGrads` (output rows `outputRows`
+    /// of `image`, OW patches each) into the input pixels it was copied from; padding taps
+    /// are dropped. With `splitChannels`, workers take disjoint channel ranges (the caller
+    /// runs one thread, so the adds still use every core without two writing one pixel).
+    private func addPatches(
+        _ patchGrads: UnsafeMutablePointer<Float>, image: Int, outputRows: Range<Int>, into dx: Tensor,
+        splitChannels: Bool
+    ) {
         let (h, w, c) = (dx.shape[1], dx.shape[2], inChannels)
         let (k, s, p) = (geometry.kernel, geometry.stride, geometry.padding)
-        let (oh, ow) = (geometry.outputSize(h), geometry.outputSize(w))
-        let rowLength = k * k * c
+        let ow = geometry.outputSize(w)
         let src = UnsafePointer(patchGrads)
-        let target = dx.pointer + images.lowerBound * h * w * c
-        Parallel.forRanges(images.count * h, costPerItem: w * rowLength) { imageRows in
-            for imageRow in imageRows {
-                let (img, iy) = (imageRow / h, imageRow % h)
-                for ix in 0..<w {
-                    let pixel = target + (imageRow * w + ix) * c
-                    pixel.update(repeating: 0, count: c)
+        let target = dx.pointer + image * h * w * c
+        let cost = outputRows.count * ow * patchSize
+        let workers = splitChannels ? Parallel.workers(c, costPerItem: cost / c) : 1
+        Parallel.forRanges(c, workers: workers) { _, channels in
+            for (row, oy) in outputRows.enumerated() {
+                for ox in 0..<ow {
+                    var tap = src + (row * ow + ox) * patchSize
                     for ky in 0..<k {
-                        let ty = iy + p - ky
-                        guard ty >= 0, ty % s == 0, ty / s < oh else { continue }
+                        let iy = oy * s - p + ky
+                        guard iy >= 0, iy < h else {
+                            tap += k * c
+                            continue
+                        }
                         for kx in 0..<k {
-                            let tx = ix + p - kx
-                            guard tx >= 0, tx % s == 0, tx / s < ow else { continue }
-                            let from = src + ((img * oh + ty / s) * ow + tx / s) * rowLength + (ky * k + kx) * c
-                            for ch in 0..<c { pixel[ch] += from[ch] }
+                            let ix = ox * s - p + kx
+                            if ix >= 0, ix < w {
+                                let pixel = target + (iy * w + ix) * c
+                                for ch in channels { pixel[ch] += tap[ch] }
+                            }
+                            tap += c
                         }
                     }
                 }
