@@ -140,22 +140,22 @@ public final class Conv2D: Layer {
         let dx = Tensor.reuse(&inputGrad, shape: x.shape)
         let (n, oh, ow) = (dy.shape[0], dy.shape[1], dy.shape[2])
         if isPointwise {
-            // dW (Cout, Cin) += dYᵀ · X ; dX = dY · W
+            // dW (Cout, Cin) += dYᵀ · X ; dX = dY · W. On the worker path both GEMMs run on
+            // the same L2-sized chunk of rows, so dY is read from memory once, not twice.
             let rows = n * oh * ow
+            let perChunk = workers > 1 ? max(1, Self.workerChunkFloats / (inChannels + outChannels)) : rows
             accumulatingWeightGradient { grads in
-                eachRange(rows, perChunk: rows, workers: grads.count) { range, worker in
+                eachRange(rows, perChunk: perChunk, workers: grads.count) { range, worker in
                     BLAS.sgemm(
                         transA: true, m: outChannels, n: inChannels, k: range.count,
                         a: dy.pointer + range.lowerBound * outChannels, b: x.pointer + range.lowerBound * inChannels,
                         beta: 1, c: grads[worker])
-                }
-            }
-            if computesInputGradient {
-                eachRange(rows, perChunk: rows, workers: workers) { range, _ in
-                    BLAS.sgemm(
-                        m: range.count, n: inChannels, k: outChannels,
-                        a: dy.pointer + range.lowerBound * outChannels, b: weight.value.pointer,
-                        c: dx.pointer + range.lowerBound * inChannels)
+                    if computesInputGradient {
+                        BLAS.sgemm(
+                            m: range.count, n: inChannels, k: outChannels,
+                            a: dy.pointer + range.lowerBound * outChannels, b: weight.value.pointer,
+                            c: dx.pointer + range.lowerBound * inChannels)
+                    }
                 }
             }
         } else {
