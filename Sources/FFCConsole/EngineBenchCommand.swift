@@ -33,7 +33,17 @@ struct EngineBench: ParsableCommand {
     var reference = "tools/reference/engine_bench.py"
     @Option(help: "Python interpreter with torch.") var python = "python3"
 
+    @Option(
+        help:
+            "Time one convolution instead of backbones: Cin,Cout,kernel,stride,side (batch 32, padding kernel/2); prints the fastest of --steps forward and backward passes."
+    )
+    var conv: String?
+
     func run() throws {
+        if let conv {
+            try timeConvolution(conv)
+            return
+        }
         let names = models.split(separator: ",").map(String.init)
         for name in names where !Backbone.names.contains(name) {
             throw ValidationError("unknown backbone '\(name)'; known: \(Backbone.names.joined(separator: ", "))")
@@ -138,6 +148,32 @@ struct EngineBench: ParsableCommand {
                     }
                 }
             }
+        }
+    }
+
+    /// The fastest forward and backward of one convolution at each thread count.
+    private func timeConvolution(_ spec: String) throws {
+        let v = spec.split(separator: ",").compactMap { Int($0) }
+        guard v.count == 5 else { throw ValidationError("--conv wants Cin,Cout,kernel,stride,side, got '\(spec)'") }
+        let layer = Conv2D(v[0], v[1], kernel: v[2], stride: v[3], padding: v[2] / 2)
+        let x = Tensor(shape: [32, v[4], v[4], v[0]])
+        for i in 0..<x.count { x[i] = Float(i % 13) * 0.01 }
+        for threadCount in threads.split(separator: ",").compactMap({ Int($0) }) {
+            BLAS.threads = threadCount
+            var (forward, backward) = (Double.infinity, Double.infinity)
+            for _ in 0...(steps ?? 10) {
+                layer.resetProfile()
+                let y = layer.forward(x, training: true)
+                _ = layer.backward(y)
+                forward = min(forward, layer.profileForwardSeconds)
+                backward = min(backward, layer.profileBackwardSeconds)
+            }
+            let multiplyAdds = Double(layer.multiplyAdds(x.shape))
+            print(
+                String(
+                    format: "%@ %dx%d thr %d: fwd %.1f ms (%.1f GF/s)  bwd %.1f ms (%.1f GF/s)", layer.summary, v[4],
+                    v[4], threadCount, 1000 * forward, 2 * multiplyAdds / forward / 1e9, 1000 * backward,
+                    4 * multiplyAdds / backward / 1e9))
         }
     }
 
