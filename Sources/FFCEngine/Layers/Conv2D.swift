@@ -122,8 +122,9 @@ public final class Conv2D: Layer {
             }
         } else {
             let w = UnsafePointer(weight.value.pointer)
-            eachChunk(lines: n * oh, floatsPerLine: ow * patchSize) { lines, patches, _ in
-                im2col(x, geometry, lines: lines, into: patches)
+            let split = workers == 1
+            eachChunk(lines: n * oh, floatsPerLine: ow * patchSize, claimed: true) { lines, patches, _ in
+                im2col(x, geometry, lines: lines, into: patches, split: split)
                 BLAS.sgemm(
                     transB: true, m: lines.count * ow, n: outChannels, k: patchSize,
                     a: patches, b: w, c: y.pointer + lines.lowerBound * ow * outChannels)
@@ -177,10 +178,14 @@ public final class Conv2D: Layer {
     /// single-threaded sgemm), else one caller using OpenBLAS's threads.
     private var workers: Int { weight.value.count <= Self.workerPathMaxWeight ? max(1, BLAS.threads) : 1 }
 
-    /// Calls `body(range, worker)` over 0..<count in chunks of at most `perChunk`: the
-    /// workers take contiguous shares, each with OpenBLAS single-threaded.
+    /// Calls `body(range, worker)` over 0..<count in chunks of at most `perChunk`, each
+    /// worker with OpenBLAS single-threaded: workers take contiguous shares, or with `claimed`
+    /// take the next chunk as they finish one (for bodies whose result does not depend on
+    /// which worker runs a chunk: a core slowed by another process then does fewer chunks
+    /// instead of holding up the step).
     private func eachRange(
-        _ count: Int, perChunk: Int, workers: Int, _ body: (_ range: Range<Int>, _ worker: Int) -> Void
+        _ count: Int, perChunk: Int, workers: Int, claimed: Bool = false,
+        _ body: (_ range: Range<Int>, _ worker: Int) -> Void
     ) {
         func run(_ range: Range<Int>, _ worker: Int) {
             var start = range.lowerBound
@@ -192,6 +197,10 @@ public final class Conv2D: Layer {
         }
         if workers == 1 {
             run(0..<count, 0)
+        } else if claimed {
+            BLAS.singleThreaded {
+                Parallel.forChunks(count, perChunk: max(1, perChunk), workers: workers) { w, range in body(range, w) }
+            }
         } else {
             // Each worker's sgemm runs single-threaded on its own core, over data its cache holds.
             BLAS.singleThreaded { Parallel.forRanges(count, workers: workers) { w, range in run(range, w) } }
@@ -201,14 +210,16 @@ public final class Conv2D: Layer {
     /// `eachRange` over output lines with a per-worker scratch buffer for the chunk's
     /// `floatsPerLine`-float lines, capped to a worker's L2 when there are several.
     private func eachChunk(
-        lines: Int, floatsPerLine: Int, workers: Int? = nil,
+        lines: Int, floatsPerLine: Int, workers: Int? = nil, claimed: Bool = false,
         _ body: (_ lines: Range<Int>, _ patches: UnsafeMutablePointer<Float>, _ worker: Int) -> Void
     ) {
         let workers = workers ?? self.workers
         let budget = workers > 1 ? min(colsBudget, Self.workerChunkFloats) : colsBudget
         let perChunk = max(1, min(lines, budget / floatsPerLine))
         let buffers = workspace.buffers(&workspace.patches, workers: workers, floats: perChunk * floatsPerLine)
-        eachRange(lines, perChunk: perChunk, workers: workers) { range, worker in body(range, buffers[worker], worker) }
+        eachRange(lines, perChunk: perChunk, workers: workers, claimed: claimed) { range, worker in
+            body(range, buffers[worker], worker)
+        }
     }
 
     /// Runs `body` with one dW accumulator per worker — the gradient itself for the first,
@@ -232,7 +243,7 @@ public final class Conv2D: Layer {
         accumulatingWeightGradient { grads in
             eachChunk(lines: dy.shape[0] * oh, floatsPerLine: ow * patchSize, workers: grads.count) {
                 lines, patches, worker in
-                im2col(x, geometry, lines: lines, into: patches)
+                im2col(x, geometry, lines: lines, into: patches, split: grads.count == 1)
                 BLAS.sgemm(
                     transA: true, m: outChannels, n: patchSize, k: lines.count * ow,
                     a: dy.pointer + lines.lowerBound * ow * outChannels, b: patches, beta: 1, c: grads[worker])
@@ -249,8 +260,9 @@ public final class Conv2D: Layer {
         let transposed = ConvGeometry(kernel: k, stride: 1, padding: k - 1 - geometry.padding)
         let (h, w) = (dx.shape[1], dx.shape[2])
         let rowLength = k * k * outChannels
-        eachChunk(lines: dx.shape[0] * h, floatsPerLine: w * rowLength) { lines, patches, _ in
-            im2col(dy, transposed, lines: lines, into: patches)
+        let split = workers == 1
+        eachChunk(lines: dx.shape[0] * h, floatsPerLine: w * rowLength, claimed: true) { lines, patches, _ in
+            im2col(dy, transposed, lines: lines, into: patches, split: split)
             BLAS.sgemm(
                 transB: true, m: lines.count * w, n: inChannels, k: rowLength,
                 a: patches, b: flipped.pointer, c: dx.pointer + lines.lowerBound * w * inChannels)
@@ -324,16 +336,21 @@ public final class Conv2D: Layer {
     }
 
     /// Copies each output pixel's KH·KW·C receptive field of `x` (N, H, W, C) into one row
-    /// of `out`; padding is zeros. `lines` are output rows n·OH + oy; workers split them
-    /// (memory-bound copying that would otherwise leave the second core idle). A kernel
+    /// of `out`; padding is zeros. `lines` are output rows n·OH + oy; with `split` (a single
+    /// caller on OpenBLAS's threads) workers split them — memory-bound copying that would
+    /// otherwise leave the second core idle; on the worker path each worker copies its own
+    /// chunk, so its GEMM reads patches from its own L2. A kernel
     /// row's KW pixels are adjacent in NHWC, so away from the border it is one KW·C copy.
-    private func im2col(_ x: Tensor, _ g: ConvGeometry, lines: Range<Int>, into out: UnsafeMutablePointer<Float>) {
+    private func im2col(
+        _ x: Tensor, _ g: ConvGeometry, lines: Range<Int>, into out: UnsafeMutablePointer<Float>, split: Bool
+    ) {
         let (h, w, c) = (x.shape[1], x.shape[2], x.shape[3])
         let (k, s, p) = (g.kernel, g.stride, g.padding)
         let (oh, ow) = (g.outputSize(h), g.outputSize(w))
         let (rowLength, kernelRow) = (k * k * c, k * c)
         let src = UnsafePointer(x.pointer)
-        Parallel.forRanges(lines.count, costPerItem: ow * rowLength) { chunkLines in
+        let workers = split ? Parallel.workers(lines.count, costPerItem: ow * rowLength) : 1
+        Parallel.forRanges(lines.count, workers: workers) { _, chunkLines in
             for imageRow in chunkLines {
                 let (img, oy) = ((lines.lowerBound + imageRow) / oh, (lines.lowerBound + imageRow) % oh)
                 let image = src + img * h * w * c
