@@ -208,14 +208,18 @@ public final class Conv2D: Layer {
     }
 
     /// `eachRange` over output lines with a per-worker scratch buffer for the chunk's
-    /// `floatsPerLine`-float lines, capped to a worker's L2 when there are several.
+    /// `floatsPerLine`-float lines, capped to a worker's L2 when there are several. Claimed
+    /// chunks are also cut to at most a quarter of a worker's share, so a small input still
+    /// gives every worker chunks to claim.
     private func eachChunk(
         lines: Int, floatsPerLine: Int, workers: Int? = nil, claimed: Bool = false,
         _ body: (_ lines: Range<Int>, _ patches: UnsafeMutablePointer<Float>, _ worker: Int) -> Void
     ) {
         let workers = workers ?? self.workers
         let budget = workers > 1 ? min(colsBudget, Self.workerChunkFloats) : colsBudget
-        let perChunk = max(1, min(lines, budget / floatsPerLine))
+        let fitting = max(1, min(lines, budget / floatsPerLine))
+        let shareQuarter = (lines + 4 * workers - 1) / (4 * workers)
+        let perChunk = claimed && workers > 1 ? max(1, min(fitting, shareQuarter)) : fitting
         let buffers = workspace.buffers(&workspace.patches, workers: workers, floats: perChunk * floatsPerLine)
         eachRange(lines, perChunk: perChunk, workers: workers, claimed: claimed) { range, worker in
             body(range, buffers[worker], worker)
