@@ -33,7 +33,7 @@ public struct ConvGeometry: Sendable {
 /// shape asked for and is then reused, so it costs one buffer per network.
 public final class ConvWorkspace {
     var patches: [Tensor] = []  // per worker: (chunk rows, K)
-    var weightGrads: [Tensor] = []  // per worker after the first: (Cout, KH, KW, Cin)
+    var weightGrads: [Tensor] = []  // per row group after the first: (Cout, KH, KW, Cin)
     var patchGrads: [Tensor] = []  // per worker: (chunk lines·OW, K) for strided dX
     var flippedWeight: Tensor?  // (Cin, KH, KW, Cout)
 
@@ -146,11 +146,11 @@ public final class Conv2D: Layer {
             let rows = n * oh * ow
             let perChunk = workers > 1 ? max(1, Self.workerChunkFloats / (inChannels + outChannels)) : rows
             accumulatingWeightGradient { grads in
-                eachRange(rows, perChunk: perChunk, workers: grads.count) { range, worker in
+                eachGroupChunk(rows, groups: grads.count, perChunk: perChunk) { range, group, _ in
                     BLAS.sgemm(
                         transA: true, m: outChannels, n: inChannels, k: range.count,
                         a: dy.pointer + range.lowerBound * outChannels, b: x.pointer + range.lowerBound * inChannels,
-                        beta: 1, c: grads[worker])
+                        beta: 1, c: grads[group])
                     if computesInputGradient {
                         BLAS.sgemm(
                             m: range.count, n: inChannels, k: outChannels,
@@ -226,13 +226,16 @@ public final class Conv2D: Layer {
         }
     }
 
-    /// Runs `body` with one dW accumulator per worker — the gradient itself for the first,
-    /// zeroed scratch for the others — and sums the scratch into the gradient after.
+    /// Runs `body` with one dW accumulator per group of rows (one group for a single caller
+    /// on OpenBLAS's threads, four per worker on the worker path) — the gradient itself for
+    /// the first, zeroed scratch for the others — and adds the scratch into the gradient in
+    /// group order after. Workers claim whole groups, so a core slowed by another process
+    /// runs fewer of them, while the sums do not depend on which worker ran which group.
     private func accumulatingWeightGradient(_ body: (_ grads: [UnsafeMutablePointer<Float>]) -> Void) {
         let count = weight.grad.count
-        let workers = self.workers
+        let groups = workers > 1 ? 4 * workers : 1
         let grads =
-            [weight.grad.pointer] + workspace.buffers(&workspace.weightGrads, workers: workers - 1, floats: count)
+            [weight.grad.pointer] + workspace.buffers(&workspace.weightGrads, workers: groups - 1, floats: count)
         for g in grads.dropFirst() { g.update(repeating: 0, count: count) }
         body(grads)
         let total = weight.grad.pointer
@@ -241,16 +244,49 @@ public final class Conv2D: Layer {
         }
     }
 
+    /// Cuts 0..<count into `groups` fixed contiguous groups, which the workers claim one at a
+    /// time, and calls `body(range, group, worker)` on chunks of at most `perChunk` items of
+    /// each group, in order.
+    private func eachGroupChunk(
+        _ count: Int, groups: Int, perChunk: Int,
+        _ body: (_ range: Range<Int>, _ group: Int, _ worker: Int) -> Void
+    ) {
+        func run(group: Int, worker: Int) {
+            var start = count * group / groups
+            let end = count * (group + 1) / groups
+            while start < end {
+                let stop = min(start + max(1, perChunk), end)
+                body(start..<stop, group, worker)
+                start = stop
+            }
+        }
+        let workers = min(self.workers, groups)
+        if workers == 1 {
+            for group in 0..<groups { run(group: group, worker: 0) }
+        } else {
+            BLAS.singleThreaded {
+                Parallel.forChunks(groups, perChunk: 1, workers: workers) { worker, claimed in
+                    run(group: claimed.lowerBound, worker: worker)
+                }
+            }
+        }
+    }
+
     /// dW (Cout, K) += dYᵀ · patches, one GEMM per chunk with beta = 1.
     private func weightGradient(_ x: Tensor, _ dy: Tensor) {
-        let (oh, ow) = (dy.shape[1], dy.shape[2])
+        let (lines, ow) = (dy.shape[0] * dy.shape[1], dy.shape[2])
+        let floatsPerLine = ow * patchSize
+        let workers = self.workers
+        let budget = workers > 1 ? min(colsBudget, Self.workerChunkFloats) : colsBudget
+        let perChunk = max(1, min(lines, budget / floatsPerLine))
+        let buffers = workspace.buffers(&workspace.patches, workers: workers, floats: perChunk * floatsPerLine)
         accumulatingWeightGradient { grads in
-            eachChunk(lines: dy.shape[0] * oh, floatsPerLine: ow * patchSize, workers: grads.count) {
-                lines, patches, worker in
-                im2col(x, geometry, lines: lines, into: patches, split: grads.count == 1)
+            eachGroupChunk(lines, groups: grads.count, perChunk: perChunk) { range, group, worker in
+                im2col(x, geometry, lines: range, into: buffers[worker], split: workers == 1)
                 BLAS.sgemm(
-                    transA: true, m: outChannels, n: patchSize, k: lines.count * ow,
-                    a: dy.pointer + lines.lowerBound * ow * outChannels, b: patches, beta: 1, c: grads[worker])
+                    transA: true, m: outChannels, n: patchSize, k: range.count * ow,
+                    a: dy.pointer + range.lowerBound * ow * outChannels, b: buffers[worker], beta: 1,
+                    c: grads[group])
             }
         }
     }
