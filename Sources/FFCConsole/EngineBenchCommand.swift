@@ -2,8 +2,9 @@
 // threads, side by side with PyTorch running the same architectures on the same CPU
 // (tools/reference/engine_bench.py as a subprocess), plus the sgemm peak (the best of a few
 // conv-like shapes, timed right before and after each row) and the share of it the dense
-// convolutions reach; optionally each convolution's time and GFLOP/s,
-// and resident memory early and late in a long run (`--steps 1000`).
+// convolutions reach; optionally each convolution's time and GFLOP/s, and resident memory
+// early and late in a long run (`--steps 1000`). `--conv` times one convolution alone, the
+// microbenchmark for A/B runs of the convolution code.
 import ArgumentParser
 import FFCEngine
 import Foundation
