@@ -114,7 +114,10 @@ public final class Conv2D: Layer {
         let y = Tensor.reuse(&output, shape: outShape)
         let (n, oh, ow) = (outShape[0], outShape[1], outShape[2])
         if isPointwise {
-            eachRange(n * oh * ow, perChunk: n * oh * ow, workers: workers) { rows, _ in
+            // Workers claim L2-sized chunks of rows (disjoint outputs), so a slowed core does fewer.
+            let rows = n * oh * ow
+            let perChunk = workers > 1 ? max(1, Self.workerChunkFloats / (inChannels + outChannels)) : rows
+            eachRange(rows, perChunk: perChunk, workers: workers, claimed: true) { rows, _ in
                 BLAS.sgemm(
                     transB: true, m: rows.count, n: outChannels, k: inChannels,
                     a: x.pointer + rows.lowerBound * inChannels, b: weight.value.pointer,
