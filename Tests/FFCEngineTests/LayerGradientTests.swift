@@ -19,6 +19,31 @@ import Testing
         checkGradients(conv, input: randomTensor([3, 4, 4, 2], seed: 4))
     }
 
+    /// Strided dX adds L2-sized chunks of patch gradients into dX, zeroing input rows as
+    /// chunks first reach them: 3-line chunks of 4-line images cross image boundaries, 1-line
+    /// chunks split every image, and all must give the one-chunk result.
+    @Test(arguments: [(3, 2, 1), (1, 2, 0), (5, 2, 2), (2, 3, 0)])
+    func stridedConv2DInputGradientDoesNotDependOnChunks(kernel: Int, stride: Int, padding: Int) {
+        let input = randomTensor([3, 7, 7, 3], seed: 11)
+        func inputGradient(linesPerChunk: Int?) -> Tensor {
+            let conv = Conv2D(3, 4, kernel: kernel, stride: stride, padding: padding)
+            randomizeParameters(conv, seed: 12)
+            let y = conv.forward(input, training: true)
+            if let linesPerChunk { conv.colsBudget = linesPerChunk * y.shape[2] * kernel * kernel * 3 }
+            return conv.backward(randomTensor(y.shape, seed: 13)).clone()
+        }
+        let whole = inputGradient(linesPerChunk: nil)
+        for lines in [1, 3] {
+            let chunked = inputGradient(linesPerChunk: lines)
+            let worst = (0..<whole.count).map { abs(whole[$0] - chunked[$0]) }.max() ?? 0
+            #expect(worst <= 1e-5, "\(lines)-line chunks differ by \(worst)")
+        }
+        let conv = Conv2D(3, 4, kernel: kernel, stride: stride, padding: padding)
+        conv.colsBudget = 3 * ((7 + 2 * padding - kernel) / stride + 1) * kernel * kernel * 3
+        randomizeParameters(conv, seed: 12)
+        checkGradients(conv, input: input)
+    }
+
     @Test(arguments: [(3, 1, 1), (3, 2, 1), (4, 1, 0)])
     func depthwiseConv2DMatchesFiniteDifferences(kernel: Int, stride: Int, padding: Int) {
         // 11 channels: one 8-lane SIMD step plus a scalar tail.

@@ -8,9 +8,9 @@
 // weight per small chunk would cost more.
 // Backward: dW by GEMM against the patches, accumulated with beta = 1; dX at stride 1 as a
 // convolution of dY with the flipped kernel (one well-shaped GEMM), at other strides by GEMM
-// then col2im, written as a gather so each input pixel is written once, in parallel and with
-// no zero-fill of dX. A network's first convolution skips dX (nobody needs the image's
-// gradient) — the largest im2col of an IResNet backward.
+// into L2-sized patch-gradient chunks added straight into dX (col2im as a scatter-add). A
+// network's first convolution skips dX (nobody needs the image's gradient) — the largest
+// im2col of an IResNet backward.
 //
 // Scratch (the patch matrices) lives in a `ConvWorkspace` that `Backbone` shares between all
 // its convolutions, since they run one after another: one buffer per net, not per layer.
@@ -33,8 +33,8 @@ public struct ConvGeometry: Sendable {
 /// shape asked for and is then reused, so it costs one buffer per network.
 public final class ConvWorkspace {
     var patches: [Tensor] = []  // per worker: (chunk rows, K)
-    var weightGrads: [Tensor] = []  // per worker after the first: (Cout, KH, KW, Cin)
-    var patchGrads: [Tensor] = []  // per worker: (chunk·OH·OW, K) for strided dX
+    var weightGrads: [Tensor] = []  // per row group after the first: (Cout, KH, KW, Cin)
+    var patchGrads: [Tensor] = []  // per worker: (chunk lines·OW, K) for strided dX
     var flippedWeight: Tensor?  // (Cin, KH, KW, Cout)
 
     public init() {}
@@ -114,7 +114,10 @@ public final class Conv2D: Layer {
         let y = Tensor.reuse(&output, shape: outShape)
         let (n, oh, ow) = (outShape[0], outShape[1], outShape[2])
         if isPointwise {
-            eachRange(n * oh * ow, perChunk: n * oh * ow, workers: workers) { rows, _ in
+            // Workers claim L2-sized chunks of rows (disjoint outputs), so a slowed core does fewer.
+            let rows = n * oh * ow
+            let perChunk = workers > 1 ? max(1, Self.workerChunkFloats / (inChannels + outChannels)) : rows
+            eachRange(rows, perChunk: perChunk, workers: workers, claimed: true) { rows, _ in
                 BLAS.sgemm(
                     transB: true, m: rows.count, n: outChannels, k: inChannels,
                     a: x.pointer + rows.lowerBound * inChannels, b: weight.value.pointer,
@@ -122,8 +125,9 @@ public final class Conv2D: Layer {
             }
         } else {
             let w = UnsafePointer(weight.value.pointer)
-            eachChunk(lines: n * oh, floatsPerLine: ow * patchSize) { lines, patches, _ in
-                im2col(x, geometry, lines: lines, into: patches)
+            let split = workers == 1
+            eachChunk(lines: n * oh, floatsPerLine: ow * patchSize, claimed: true) { lines, patches, _ in
+                im2col(x, geometry, lines: lines, into: patches, split: split)
                 BLAS.sgemm(
                     transB: true, m: lines.count * ow, n: outChannels, k: patchSize,
                     a: patches, b: w, c: y.pointer + lines.lowerBound * ow * outChannels)
@@ -140,22 +144,22 @@ public final class Conv2D: Layer {
         let dx = Tensor.reuse(&inputGrad, shape: x.shape)
         let (n, oh, ow) = (dy.shape[0], dy.shape[1], dy.shape[2])
         if isPointwise {
-            // dW (Cout, Cin) += dYᵀ · X ; dX = dY · W
+            // dW (Cout, Cin) += dYᵀ · X ; dX = dY · W. On the worker path both GEMMs run on
+            // the same L2-sized chunk of rows, so dY is read from memory once, not twice.
             let rows = n * oh * ow
+            let perChunk = workers > 1 ? max(1, Self.workerChunkFloats / (inChannels + outChannels)) : rows
             accumulatingWeightGradient { grads in
-                eachRange(rows, perChunk: rows, workers: grads.count) { range, worker in
+                eachGroupChunk(rows, groups: grads.count, perChunk: perChunk) { range, group, _ in
                     BLAS.sgemm(
                         transA: true, m: outChannels, n: inChannels, k: range.count,
                         a: dy.pointer + range.lowerBound * outChannels, b: x.pointer + range.lowerBound * inChannels,
-                        beta: 1, c: grads[worker])
-                }
-            }
-            if computesInputGradient {
-                eachRange(rows, perChunk: rows, workers: workers) { range, _ in
-                    BLAS.sgemm(
-                        m: range.count, n: inChannels, k: outChannels,
-                        a: dy.pointer + range.lowerBound * outChannels, b: weight.value.pointer,
-                        c: dx.pointer + range.lowerBound * inChannels)
+                        beta: 1, c: grads[group])
+                    if computesInputGradient {
+                        BLAS.sgemm(
+                            m: range.count, n: inChannels, k: outChannels,
+                            a: dy.pointer + range.lowerBound * outChannels, b: weight.value.pointer,
+                            c: dx.pointer + range.lowerBound * inChannels)
+                    }
                 }
             }
         } else {
@@ -177,10 +181,14 @@ public final class Conv2D: Layer {
     /// single-threaded sgemm), else one caller using OpenBLAS's threads.
     private var workers: Int { weight.value.count <= Self.workerPathMaxWeight ? max(1, BLAS.threads) : 1 }
 
-    /// Calls `body(range, worker)` over 0..<count in chunks of at most `perChunk`: the
-    /// workers take contiguous shares, each with OpenBLAS single-threaded.
+    /// Calls `body(range, worker)` over 0..<count in chunks of at most `perChunk`, each
+    /// worker with OpenBLAS single-threaded: workers take contiguous shares, or with `claimed`
+    /// take the next chunk as they finish one (for bodies whose result does not depend on
+    /// which worker runs a chunk: a core slowed by another process then does fewer chunks
+    /// instead of holding up the step).
     private func eachRange(
-        _ count: Int, perChunk: Int, workers: Int, _ body: (_ range: Range<Int>, _ worker: Int) -> Void
+        _ count: Int, perChunk: Int, workers: Int, claimed: Bool = false,
+        _ body: (_ range: Range<Int>, _ worker: Int) -> Void
     ) {
         func run(_ range: Range<Int>, _ worker: Int) {
             var start = range.lowerBound
@@ -192,6 +200,10 @@ public final class Conv2D: Layer {
         }
         if workers == 1 {
             run(0..<count, 0)
+        } else if claimed {
+            BLAS.singleThreaded {
+                Parallel.forChunks(count, perChunk: max(1, perChunk), workers: workers) { w, range in body(range, w) }
+            }
         } else {
             // Each worker's sgemm runs single-threaded on its own core, over data its cache holds.
             BLAS.singleThreaded { Parallel.forRanges(count, workers: workers) { w, range in run(range, w) } }
@@ -199,25 +211,34 @@ public final class Conv2D: Layer {
     }
 
     /// `eachRange` over output lines with a per-worker scratch buffer for the chunk's
-    /// `floatsPerLine`-float lines, capped to a worker's L2 when there are several.
+    /// `floatsPerLine`-float lines, capped to a worker's L2 when there are several. Claimed
+    /// chunks are also cut to at most a quarter of a worker's share, so a small input still
+    /// gives every worker chunks to claim.
     private func eachChunk(
-        lines: Int, floatsPerLine: Int, workers: Int? = nil,
+        lines: Int, floatsPerLine: Int, workers: Int? = nil, claimed: Bool = false,
         _ body: (_ lines: Range<Int>, _ patches: UnsafeMutablePointer<Float>, _ worker: Int) -> Void
     ) {
         let workers = workers ?? self.workers
         let budget = workers > 1 ? min(colsBudget, Self.workerChunkFloats) : colsBudget
-        let perChunk = max(1, min(lines, budget / floatsPerLine))
+        let fitting = max(1, min(lines, budget / floatsPerLine))
+        let shareQuarter = (lines + 4 * workers - 1) / (4 * workers)
+        let perChunk = claimed && workers > 1 ? max(1, min(fitting, shareQuarter)) : fitting
         let buffers = workspace.buffers(&workspace.patches, workers: workers, floats: perChunk * floatsPerLine)
-        eachRange(lines, perChunk: perChunk, workers: workers) { range, worker in body(range, buffers[worker], worker) }
+        eachRange(lines, perChunk: perChunk, workers: workers, claimed: claimed) { range, worker in
+            body(range, buffers[worker], worker)
+        }
     }
 
-    /// Runs `body` with one dW accumulator per worker — the gradient itself for the first,
-    /// zeroed scratch for the others — and sums the scratch into the gradient after.
+    /// Runs `body` with one dW accumulator per group of rows (one group for a single caller
+    /// on OpenBLAS's threads, four per worker on the worker path) — the gradient itself for
+    /// the first, zeroed scratch for the others — and adds the scratch into the gradient in
+    /// group order after. Workers claim whole groups, so a core slowed by another process
+    /// runs fewer of them, while the sums do not depend on which worker ran which group.
     private func accumulatingWeightGradient(_ body: (_ grads: [UnsafeMutablePointer<Float>]) -> Void) {
         let count = weight.grad.count
-        let workers = self.workers
+        let groups = workers > 1 ? 4 * workers : 1
         let grads =
-            [weight.grad.pointer] + workspace.buffers(&workspace.weightGrads, workers: workers - 1, floats: count)
+            [weight.grad.pointer] + workspace.buffers(&workspace.weightGrads, workers: groups - 1, floats: count)
         for g in grads.dropFirst() { g.update(repeating: 0, count: count) }
         body(grads)
         let total = weight.grad.pointer
@@ -226,16 +247,49 @@ public final class Conv2D: Layer {
         }
     }
 
+    /// Cuts 0..<count into `groups` fixed contiguous groups, which the workers claim one at a
+    /// time, and calls `body(range, group, worker)` on chunks of at most `perChunk` items of
+    /// each group, in order.
+    private func eachGroupChunk(
+        _ count: Int, groups: Int, perChunk: Int,
+        _ body: (_ range: Range<Int>, _ group: Int, _ worker: Int) -> Void
+    ) {
+        func run(group: Int, worker: Int) {
+            var start = count * group / groups
+            let end = count * (group + 1) / groups
+            while start < end {
+                let stop = min(start + max(1, perChunk), end)
+                body(start..<stop, group, worker)
+                start = stop
+            }
+        }
+        let workers = min(self.workers, groups)
+        if workers == 1 {
+            for group in 0..<groups { run(group: group, worker: 0) }
+        } else {
+            BLAS.singleThreaded {
+                Parallel.forChunks(groups, perChunk: 1, workers: workers) { worker, claimed in
+                    run(group: claimed.lowerBound, worker: worker)
+                }
+            }
+        }
+    }
+
     /// dW (Cout, K) += dYᵀ · patches, one GEMM per chunk with beta = 1.
     private func weightGradient(_ x: Tensor, _ dy: Tensor) {
-        let (oh, ow) = (dy.shape[1], dy.shape[2])
+        let (lines, ow) = (dy.shape[0] * dy.shape[1], dy.shape[2])
+        let floatsPerLine = ow * patchSize
+        let workers = self.workers
+        let budget = workers > 1 ? min(colsBudget, Self.workerChunkFloats) : colsBudget
+        let perChunk = max(1, min(lines, budget / floatsPerLine))
+        let buffers = workspace.buffers(&workspace.patches, workers: workers, floats: perChunk * floatsPerLine)
         accumulatingWeightGradient { grads in
-            eachChunk(lines: dy.shape[0] * oh, floatsPerLine: ow * patchSize, workers: grads.count) {
-                lines, patches, worker in
-                im2col(x, geometry, lines: lines, into: patches)
+            eachGroupChunk(lines, groups: grads.count, perChunk: perChunk) { range, group, worker in
+                im2col(x, geometry, lines: range, into: buffers[worker], split: workers == 1)
                 BLAS.sgemm(
-                    transA: true, m: outChannels, n: patchSize, k: lines.count * ow,
-                    a: dy.pointer + lines.lowerBound * ow * outChannels, b: patches, beta: 1, c: grads[worker])
+                    transA: true, m: outChannels, n: patchSize, k: range.count * ow,
+                    a: dy.pointer + range.lowerBound * ow * outChannels, b: buffers[worker], beta: 1,
+                    c: grads[group])
             }
         }
     }
@@ -245,54 +299,101 @@ public final class Conv2D: Layer {
     private func transposedInputGradient(_ dy: Tensor, into dx: Tensor) {
         let k = geometry.kernel
         let flipped = Tensor.reuse(&workspace.flippedWeight, shape: [inChannels, k, k, outChannels])
-        let (wt, ft) = (weight.value.pointer, flipped.pointer)
-        for co in 0..<outChannels {
-            for ky in 0..<k {
-                for kx in 0..<k {
-                    let from = wt + ((co * k + ky) * k + kx) * inChannels
-                    for ci in 0..<inChannels {
-                        ft[((ci * k + (k - 1 - ky)) * k + (k - 1 - kx)) * outChannels + co] = from[ci]
-                    }
-                }
-            }
-        }
+        flipKernel(into: flipped.pointer)
         let transposed = ConvGeometry(kernel: k, stride: 1, padding: k - 1 - geometry.padding)
         let (h, w) = (dx.shape[1], dx.shape[2])
         let rowLength = k * k * outChannels
-        eachChunk(lines: dx.shape[0] * h, floatsPerLine: w * rowLength) { lines, patches, _ in
-            im2col(dy, transposed, lines: lines, into: patches)
+        let split = workers == 1
+        eachChunk(lines: dx.shape[0] * h, floatsPerLine: w * rowLength, claimed: true) { lines, patches, _ in
+            im2col(dy, transposed, lines: lines, into: patches, split: split)
             BLAS.sgemm(
                 transB: true, m: lines.count * w, n: inChannels, k: rowLength,
                 a: patches, b: flipped.pointer, c: dx.pointer + lines.lowerBound * w * inChannels)
         }
     }
 
-    /// Other strides: patch gradients dY · W per chunk of whole images (col2im needs every
-    /// patch that touches an input row), then col2im; workers take whole images.
+    /// flipped (Cin, KH, KW, Cout)[ci, KH−1−ky, KW−1−kx, co] = W (Cout, KH, KW, Cin)[co, ky, kx, ci]:
+    /// per kernel tap a Cout×Cin transpose, done in 16×16 tiles so both sides stream whole
+    /// cache lines (a plain scatter with stride Cout misses the cache on every write).
+    private func flipKernel(into flipped: UnsafeMutablePointer<Float>) {
+        let (k, cout, cin) = (geometry.kernel, outChannels, inChannels)
+        let taps = k * k
+        let w = UnsafePointer(weight.value.pointer)
+        let tile = 16
+        for tap in 0..<taps {
+            let from = w + tap * cin  // row co at from + co · taps · cin
+            let to = flipped + (taps - 1 - tap) * cout  // row ci at to + ci · taps · cout
+            for co0 in stride(from: 0, to: cout, by: tile) {
+                let co1 = min(co0 + tile, cout)
+                for ci0 in stride(from: 0, to: cin, by: tile) {
+                    let ci1 = min(ci0 + tile, cin)
+                    for ci in ci0..<ci1 {
+                        let row = to + ci * taps * cout
+                        for co in co0..<co1 { row[co] = from[co * taps * cin + ci] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Other strides: per chunk of output lines (L2-sized on the worker path), the patch
+    /// gradients dY · W, then each patch entry added into the input pixel it was copied from
+    /// while the chunk is still in cache. Workers take whole images, so no two write the same
+    /// pixel; a chunk first zeroes the input rows it is the first to reach, so dX gets no
+    /// separate zero-fill pass. At 1×1/2 that is one GEMM per chunk and one add per output pixel.
     private func scatteredInputGradient(_ dy: Tensor, into dx: Tensor) {
         let (n, oh, ow) = (dy.shape[0], dy.shape[1], dy.shape[2])
+        let (h, rowFloats) = (dx.shape[1], dx.shape[2] * inChannels)
+        let (k, s, p) = (geometry.kernel, geometry.stride, geometry.padding)
         let workers = min(self.workers, n)
-        let chunk = max(1, min((n + workers - 1) / workers, colsBudget / max(1, oh * ow * patchSize)))
-        let buffers = workspace.buffers(&workspace.patchGrads, workers: workers, floats: chunk * oh * ow * patchSize)
-        eachRange(n, perChunk: chunk, workers: workers) { images, worker in
-            BLAS.sgemm(
-                m: images.count * oh * ow, n: patchSize, k: outChannels,
-                a: dy.pointer + images.lowerBound * oh * ow * outChannels, b: weight.value.pointer, c: buffers[worker])
-            col2im(buffers[worker], images: images, into: dx)
+        let budget = workers > 1 ? min(colsBudget, Self.workerChunkFloats) : colsBudget
+        let perChunk = max(1, budget / (ow * patchSize))
+        let buffers = workspace.buffers(&workspace.patchGrads, workers: workers, floats: perChunk * ow * patchSize)
+        let w = UnsafePointer(weight.value.pointer)
+        eachRange(n, perChunk: n, workers: workers) { images, worker in
+            let patchGrads = buffers[worker]
+            var zeroed = (image: -1, rows: 0)  // input rows of `image` already zeroed
+            var line = images.lowerBound * oh
+            while line < images.upperBound * oh {
+                let end = min(line + perChunk, images.upperBound * oh)
+                BLAS.sgemm(
+                    m: (end - line) * ow, n: patchSize, k: outChannels,
+                    a: dy.pointer + line * ow * outChannels, b: w, c: patchGrads)
+                for image in (line / oh)...((end - 1) / oh) {
+                    let first = max(line, image * oh) - image * oh
+                    let last = min(end, (image + 1) * oh) - image * oh
+                    let from = zeroed.image == image ? zeroed.rows : 0
+                    let reach = last == oh ? h : min(h, (last - 1) * s - p + k)
+                    if reach > from {
+                        (dx.pointer + (image * h + from) * rowFloats).update(
+                            repeating: 0, count: (reach - from) * rowFloats)
+                    }
+                    zeroed = (image, max(from, reach))
+                    addPatches(
+                        patchGrads + (image * oh + first - line) * ow * patchSize, image: image,
+                        outputRows: first..<last, into: dx, splitChannels: workers == 1)
+                }
+                line = end
+            }
         }
     }
 
     /// Copies each output pixel's KH·KW·C receptive field of `x` (N, H, W, C) into one row
-    /// of `out`; padding is zeros. `lines` are output rows n·OH + oy; workers split them
-    /// (memory-bound copying that would otherwise leave the second core idle). A kernel
+    /// of `out`; padding is zeros. `lines` are output rows n·OH + oy; with `split` (a single
+    /// caller on OpenBLAS's threads) workers split them — memory-bound copying that would
+    /// otherwise leave the second core idle; on the worker path each worker copies its own
+    /// chunk, so its GEMM reads patches from its own L2. A kernel
     /// row's KW pixels are adjacent in NHWC, so away from the border it is one KW·C copy.
-    private func im2col(_ x: Tensor, _ g: ConvGeometry, lines: Range<Int>, into out: UnsafeMutablePointer<Float>) {
+    private func im2col(
+        _ x: Tensor, _ g: ConvGeometry, lines: Range<Int>, into out: UnsafeMutablePointer<Float>, split: Bool
+    ) {
         let (h, w, c) = (x.shape[1], x.shape[2], x.shape[3])
         let (k, s, p) = (g.kernel, g.stride, g.padding)
         let (oh, ow) = (g.outputSize(h), g.outputSize(w))
         let (rowLength, kernelRow) = (k * k * c, k * c)
         let src = UnsafePointer(x.pointer)
-        Parallel.forRanges(lines.count, costPerItem: ow * rowLength) { chunkLines in
+        let workers = split ? Parallel.workers(lines.count, costPerItem: ow * rowLength) : 1
+        Parallel.forRanges(lines.count, workers: workers) { _, chunkLines in
             for imageRow in chunkLines {
                 let (img, oy) = ((lines.lowerBound + imageRow) / oh, (lines.lowerBound + imageRow) % oh)
                 let image = src + img * h * w * c
@@ -323,31 +424,38 @@ public final class Conv2D: Layer {
         }
     }
 
-    /// dX of `images` from their patch-row gradients (`patchGrads` starts at the first of
-    /// them): each input
-    /// pixel sums the patch entries it was copied to. Written as a gather over input rows,
-    /// so workers never write the same pixel and no zero-fill of dX is needed.
-    private func col2im(_ patchGrads: UnsafeMutablePointer<Float>, images: Range<Int>, into dx: Tensor) {
+    /// col2im as a scatter-add: adds each patch row of `patchGrads` (output rows `outputRows`
+    /// of `image`, OW patches each) into the input pixels it was copied from; padding taps
+    /// are dropped. With `splitChannels`, workers take disjoint channel ranges (the caller
+    /// runs one thread, so the adds still use every core without two writing one pixel).
+    private func addPatches(
+        _ patchGrads: UnsafeMutablePointer<Float>, image: Int, outputRows: Range<Int>, into dx: Tensor,
+        splitChannels: Bool
+    ) {
         let (h, w, c) = (dx.shape[1], dx.shape[2], inChannels)
         let (k, s, p) = (geometry.kernel, geometry.stride, geometry.padding)
-        let (oh, ow) = (geometry.outputSize(h), geometry.outputSize(w))
-        let rowLength = k * k * c
+        let ow = geometry.outputSize(w)
         let src = UnsafePointer(patchGrads)
-        let target = dx.pointer + images.lowerBound * h * w * c
-        Parallel.forRanges(images.count * h, costPerItem: w * rowLength) { imageRows in
-            for imageRow in imageRows {
-                let (img, iy) = (imageRow / h, imageRow % h)
-                for ix in 0..<w {
-                    let pixel = target + (imageRow * w + ix) * c
-                    pixel.update(repeating: 0, count: c)
+        let target = dx.pointer + image * h * w * c
+        let cost = outputRows.count * ow * patchSize
+        let workers = splitChannels ? Parallel.workers(c, costPerItem: cost / c) : 1
+        Parallel.forRanges(c, workers: workers) { _, channels in
+            for (row, oy) in outputRows.enumerated() {
+                for ox in 0..<ow {
+                    var tap = src + (row * ow + ox) * patchSize
                     for ky in 0..<k {
-                        let ty = iy + p - ky
-                        guard ty >= 0, ty % s == 0, ty / s < oh else { continue }
+                        let iy = oy * s - p + ky
+                        guard iy >= 0, iy < h else {
+                            tap += k * c
+                            continue
+                        }
                         for kx in 0..<k {
-                            let tx = ix + p - kx
-                            guard tx >= 0, tx % s == 0, tx / s < ow else { continue }
-                            let from = src + ((img * oh + ty / s) * ow + tx / s) * rowLength + (ky * k + kx) * c
-                            for ch in 0..<c { pixel[ch] += from[ch] }
+                            let ix = ox * s - p + kx
+                            if ix >= 0, ix < w {
+                                let pixel = target + (iy * w + ix) * c
+                                for ch in channels { pixel[ch] += tap[ch] }
+                            }
+                            tap += c
                         }
                     }
                 }

@@ -3,6 +3,7 @@
 // threads as well. Reductions (per-channel sums) give each worker its own partial sums,
 // indexed by the worker number `forRanges` passes, and add them up after the call.
 import Foundation
+import Synchronization
 
 enum Parallel {
     /// Workers `forRanges` uses for `count` items: one when there is a single thread or
@@ -33,6 +34,26 @@ enum Parallel {
                 shared.run(w, (count * w / workers)..<(count * (w + 1) / workers))
             }
         }
+    }
+
+    /// Calls `body(worker, range)` on the chunks 0..<perChunk, perChunk..<2·perChunk, … of
+    /// 0..<count; each of `workers` threads claims the next unclaimed chunk when it finishes
+    /// one, so the split follows how fast each core really runs. Chunks go to workers in no
+    /// fixed order: only for bodies whose result does not depend on it.
+    static func forChunks(_ count: Int, perChunk: Int, workers: Int, _ body: (Int, Range<Int>) -> Void) {
+        let chunks = (count + perChunk - 1) / perChunk
+        let next = ChunkCounter()
+        forRanges(workers, workers: min(workers, chunks)) { worker, _ in
+            while true {
+                let chunk = next.value.add(1, ordering: .relaxed).oldValue
+                guard chunk < chunks else { return }
+                body(worker, (chunk * perChunk)..<min(count, (chunk + 1) * perChunk))
+            }
+        }
+    }
+
+    private final class ChunkCounter: Sendable {
+        let value = Atomic<Int>(0)
     }
 
     private struct SharedBody: @unchecked Sendable {
