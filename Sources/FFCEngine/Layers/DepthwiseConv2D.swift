@@ -50,7 +50,7 @@ public final class DepthwiseConv2D: Layer {
         // Workers split the output rows; each output pixel gathers its taps per 8 channels
         // in a register and is stored once.
         Parallel.forRanges(outShape[0] * oh, costPerItem: ow * k * k * c) { outputRows in
-            withUnsafeTemporaryAllocation(of: (input: Int, tap: Int).self, capacity: k * k) { taps in
+            withUnsafeTemporaryAllocation(of: (value: Int, tap: Int).self, capacity: k * k) { taps in
                 for outputRow in outputRows {
                     let (img, oy) = (outputRow / oh, outputRow % oh)
                     let image = src + img * h * w * c
@@ -66,16 +66,8 @@ public final class DepthwiseConv2D: Layer {
                                 count += 1
                             }
                         }
-                        let out = dst + (outputRow * ow + ox) * c
-                        forEachLaneGroup(c) { ch, width in
-                            var acc = Lanes(repeating: 0)
-                            for t in 0..<count {
-                                acc +=
-                                    loadLanes(image + taps[t].input + ch, width)
-                                    * loadLanes(wt + taps[t].tap + ch, width)
-                            }
-                            storeLanes(acc, out + ch, width)
-                        }
+                        storeTapSums(
+                            taps, count, values: image, weights: wt, into: dst + (outputRow * ow + ox) * c, channels: c)
                     }
                 }
             }
@@ -112,7 +104,7 @@ public final class DepthwiseConv2D: Layer {
                 )
                 Parallel.forRanges(n * h, costPerItem: w * k * k * c) { inputRows in
                     withUnsafeTemporaryAllocation(of: (output: Int, ky: Int).self, capacity: k) { rowTaps in
-                        withUnsafeTemporaryAllocation(of: (output: Int, tap: Int).self, capacity: k * k) { taps in
+                        withUnsafeTemporaryAllocation(of: (value: Int, tap: Int).self, capacity: k * k) { taps in
                             for inputRow in inputRows {
                                 let (img, iy) = (inputRow / h, inputRow % h)
                                 let imageGrad = grads + img * oh * ow * c
@@ -133,16 +125,9 @@ public final class DepthwiseConv2D: Layer {
                                             count += 1
                                         }
                                     }
-                                    let out = dst + (inputRow * w + ix) * c
-                                    forEachLaneGroup(c) { ch, width in
-                                        var acc = Lanes(repeating: 0)
-                                        for t in 0..<count {
-                                            acc +=
-                                                loadLanes(imageGrad + taps[t].output + ch, width)
-                                                * loadLanes(wt + taps[t].tap + ch, width)
-                                        }
-                                        storeLanes(acc, out + ch, width)
-                                    }
+                                    storeTapSums(
+                                        taps, count, values: imageGrad, weights: wt,
+                                        into: dst + (inputRow * w + ix) * c, channels: c)
                                 }
                             }
                         }
@@ -227,6 +212,23 @@ public final class DepthwiseConv2D: Layer {
 
 /// block[(3·ky + kx)·C + ch] += Σ over j < count of outputGrads[j·C + ch] ·
 /// inputs[ky·rowStride + j·step + kx·C + ch]: the 3×3 depthwise weight gradient of one row
+
+/// out[ch] = Σ over the first `count` taps of values[tap.value + ch] · weights[tap.tap + ch], for
+/// every channel: one pixel of the forward output (taps into the input) or of the input
+/// gradient (taps into dY), eight channels per step with the sum in a register.
+@inline(__always)
+private func storeTapSums(
+    _ taps: UnsafeMutableBufferPointer<(value: Int, tap: Int)>, _ count: Int, values: UnsafePointer<Float>,
+    weights: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, channels c: Int
+) {
+    forEachLaneGroup(c) { ch, width in
+        var acc = Lanes(repeating: 0)
+        for t in 0..<count {
+            acc += loadLanes(values + taps[t].value + ch, width) * loadLanes(weights + taps[t].tap + ch, width)
+        }
+        storeLanes(acc, out + ch, width)
+    }
+}
 /// of windows that lie wholly inside the input. Per tile of eight pixels and lane group the
 /// nine tap sums stay in registers and each dY vector is loaded once for all nine taps; the
 /// tile's input (3 rows of 8·stride + 2 pixels) stays in L1 while the lane groups walk it,
