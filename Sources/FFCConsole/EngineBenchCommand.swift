@@ -33,6 +33,11 @@ struct EngineBench: ParsableCommand {
     @Option(help: "The PyTorch reference script; rows say n/a when it or torch is missing.")
     var reference = "tools/reference/engine_bench.py"
     @Option(help: "Python interpreter with torch.") var python = "python3"
+    @Option(
+        help:
+            "Rounds per row, alternating our timed steps and PyTorch's; each side reports its median round (steadier ratios on a shared machine)."
+    )
+    var rounds = 1
 
     @Option(
         help:
@@ -57,13 +62,14 @@ struct EngineBench: ParsableCommand {
             return mode
         }
         let runs = steps ?? (quick ? 1 : 5)
+        guard rounds >= 1 else { throw ValidationError("--rounds \(rounds): must be at least 1") }
         let pytorch = PyTorchReference(python: noPytorch ? nil : python, script: reference)
         var load = [Double](repeating: 0, count: 3)
         getloadavg(&load, 3)
         let loadText = load.map { String(format: "%.2f", $0) }.joined(separator: " ")
         if !json {
             print(
-                "OpenBLAS \(BLAS.coreName); load average \(loadText); median of \(runs) step(s) after a warm-up; PyTorch: \(pytorch.available ? "yes" : "n/a")"
+                "OpenBLAS \(BLAS.coreName); load average \(loadText); median of \(runs) step(s) after a warm-up, \(rounds) round(s); PyTorch: \(pytorch.available ? "yes" : "n/a")"
             )
             print(
                 pad("model", 15) + pad("mode", 7) + pad("thr", 4, right: true) + pad("batch", 7, right: true)
@@ -79,20 +85,49 @@ struct EngineBench: ParsableCommand {
                 let size = Backbone.defaultInputSize(name: name)
                 for mode in modeList {
                     let profile = layers ? LayerProfile() : nil
-                    // The sgemm peak right before and right after the row, best of both: on a
-                    // shared machine a single timing swings with the neighbours' load.
-                    let before = BLAS.measurePeak()
-                    let ours = try BackboneBenchmark(model: name, mode: mode, batch: batch, inputSize: size).run(
-                        runs: runs, profile: profile)
-                    let after = BLAS.measurePeak()
+                    // Rounds alternate our run and PyTorch's, so both see the same neighbours;
+                    // each side's figure is its median over the rounds. The sgemm peak is timed
+                    // right before and right after each of our runs, best of all: on a shared
+                    // machine a single timing swings with the neighbours' load.
+                    var results: [BackboneBenchmark.Result] = []
+                    var theirRates: [Double] = []
+                    var before = BLAS.measurePeak()
+                    var after = before
+                    for round in 0..<rounds {
+                        if round > 0 {
+                            let again = BLAS.measurePeak()
+                            if again.gflops > before.gflops { before = again }
+                        }
+                        results.append(
+                            try BackboneBenchmark(model: name, mode: mode, batch: batch, inputSize: size).run(
+                                runs: runs, profile: profile))
+                        let end = BLAS.measurePeak()
+                        if round == 0 || end.gflops > after.gflops { after = end }
+                        if let rate = pytorch.imagesPerSecond(
+                            model: name, mode: mode.rawValue, batch: batch, threads: threadCount, size: size, runs: runs
+                        ) {
+                            theirRates.append(rate)
+                        }
+                    }
+                    let ours = results.sorted { $0.imagesPerSecond < $1.imagesPerSecond }[results.count / 2]
+                    let theirs = theirRates.isEmpty ? nil : theirRates.sorted()[theirRates.count / 2]
                     let best = after.gflops > before.gflops ? after : before
                     let peak = best.gflops
-                    let peakNote = String(
+                    var peakNote = String(
                         format: "sgemm peak %.1f GF/s at %@ %@ the row (before %.1f, after %.1f)", peak,
                         best.shape.description, after.gflops > before.gflops ? "after" : "before", before.gflops,
                         after.gflops)
-                    let theirs = pytorch.imagesPerSecond(
-                        model: name, mode: mode.rawValue, batch: batch, threads: threadCount, size: size, runs: runs)
+                    let roundRatios = zip(results, theirRates).map { $0.imagesPerSecond / $1 }
+                    if rounds > 1 {
+                        peakNote +=
+                            "; rounds: ours "
+                            + results.map { String(format: "%.2f", $0.imagesPerSecond) }.joined(separator: ", ")
+                            + (theirRates.isEmpty
+                                ? ""
+                                : ", PyTorch " + theirRates.map { String(format: "%.2f", $0) }.joined(separator: ", ")
+                                    + ", ratios "
+                                    + roundRatios.map { String(format: "%.2f×", $0) }.joined(separator: ", "))
+                    }
                     let ratio = theirs.map { ours.imagesPerSecond / $0 }
                     let share = ours.convolutionGFLOPs / peak
                     if json {
@@ -103,7 +138,7 @@ struct EngineBench: ParsableCommand {
                             "sgemm_peak_after_gflops": after.gflops,
                             "conv_gflops": ours.convolutionGFLOPs, "conv_share_of_peak": share,
                             "conv_time_share": ours.convolutionTimeShare, "load_average": loadText,
-                            "step_seconds": ours.stepSeconds, "steps": runs,
+                            "step_seconds": ours.stepSeconds, "steps": runs, "rounds": rounds,
                             "rss_early_bytes": ours.residentBytesEarly, "rss_late_bytes": ours.residentBytesLate,
                         ]
                         if layers {
@@ -116,11 +151,16 @@ struct EngineBench: ParsableCommand {
                         }
                         row["pytorch_img_per_s"] = theirs ?? NSNull()
                         row["ratio_vs_pytorch"] = ratio ?? NSNull()
+                        if rounds > 1 {
+                            row["rounds_img_per_s"] = results.map(\.imagesPerSecond)
+                            row["rounds_pytorch_img_per_s"] = theirRates
+                            row["rounds_ratio_vs_pytorch"] = roundRatios
+                        }
                         if let profile {
                             row["layers_ms_per_step"] = profile.entries.mapValues {
                                 [
-                                    "forward": 1000 * $0.forwardSeconds / Double(runs),
-                                    "backward": 1000 * $0.backwardSeconds / Double(runs),
+                                    "forward": 1000 * $0.forwardSeconds / Double(runs * rounds),
+                                    "backward": 1000 * $0.backwardSeconds / Double(runs * rounds),
                                 ]
                             }
                         }
@@ -143,7 +183,7 @@ struct EngineBench: ParsableCommand {
                                         mebibytes(ours.residentBytesLate)), 20, right: true))
                         print("    " + peakNote)
                         if let profile {
-                            printLayerBreakdown(profile, runs: runs, stepSeconds: ours.stepSeconds)
+                            printLayerBreakdown(profile, runs: runs * rounds, stepSeconds: ours.stepSeconds)
                             printConvolutions(ours, peak: peak)
                         }
                     }
