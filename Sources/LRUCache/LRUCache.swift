@@ -187,9 +187,17 @@ public struct LRUCache: @unchecked Sendable {
         let ageIndex = recordEviction(age: Self.age(at: touch, since: victim.touch))
         keys.remove(keys.probe(victim.key), slot: slot)
         keys.insert(probe, slot: slot)
-        records[Int(slot)].key = key32
-        records[Int(slot)].touch = touch
-        moveToFront(slot)
+        // Move the least recent slot to the front, now holding `key`; alone, it stays.
+        if victim.prev >= 0 {
+            tail = victim.prev
+            records[Int(victim.prev)].next = -1
+            records[Int(slot)] = LRUSlotRecord(key: key32, prev: -1, next: head, touch: touch)
+            records[Int(head)].prev = slot
+            head = slot
+        } else {
+            records[Int(slot)].key = key32
+            records[Int(slot)].touch = touch
+        }
         if journaled {
             appendJournal(
                 .init(kind: .evict, slot: slot, other: victim.key, previousTouch: victim.touch, ageIndex: ageIndex))
@@ -198,17 +206,12 @@ public struct LRUCache: @unchecked Sendable {
         return Int(slot)
     }
 
-    /// Requests the lines the next eviction reads: the new least recent key's table group,
-    /// the record before it (the next eviction's unlink writes it), and the record eight slots
-    /// past it (slots tend to be reused in ascending runs, so the records further along the
-    /// recency list usually lie just after it, and asking early covers a memory access).
+    /// Requests the table group the next eviction reads: that of the new least recent key.
+    /// (Its slot record needs no request: slots are mostly reused in ascending runs, which the
+    /// hardware prefetcher follows.)
     @inline(__always)
     func prefetchNextVictim() {
-        let next = Int(tail)
-        let record = records[next]
-        prefetchForWriting(keys.groups + keys.probe(record.key).home &* LRUKeyTable.groupBytes)
-        if record.prev >= 0 { prefetchForWriting(records + Int(record.prev)) }
-        prefetchForWriting(records + min(next &+ 8, capacity &- 1))
+        prefetchForWriting(keys.groups + keys.probe(records[Int(tail)].key).home &* LRUKeyTable.groupBytes)
     }
 
     /// Steps or operations from `since` to `now`, both truncated to 32 bits: exact while the
