@@ -130,15 +130,35 @@ struct LRUKeyTable {
     /// - Complexity: O(1) expected: one group unless the home group overflowed.
     @inline(__always)
     func slot(of key: Int32, _ probe: Probe, records: UnsafeMutablePointer<LRUSlotRecord>) -> Int32 {
-        var index = probe.home
-        for _ in 0..<groupCount {
-            var matches = fingerprintMatches(index, probe)
-            while matches != 0 {
-                let slot = Int32(bitPattern: word(index, matches.trailingZeroBitCount) & slotMask)
-                if records[Int(slot)].key == key { return slot }
-                matches &= matches &- 1
-            }
-            if word(index, Self.controlLane) < Self.overflowUnit { return -1 }
+        let found = slot(of: key, probe, inGroup: probe.home, records: records)
+        if found >= 0 || word(probe.home, Self.controlLane) < Self.overflowUnit { return found }
+        return slot(of: key, probe, after: probe.home, records: records)
+    }
+
+    /// The slot holding `key` among the entries of group `index`, or -1.
+    @inline(__always)
+    func slot(of key: Int32, _ probe: Probe, inGroup index: Int, records: UnsafeMutablePointer<LRUSlotRecord>)
+        -> Int32
+    {
+        var matches = fingerprintMatches(index, probe)
+        while matches != 0 {
+            let slot = Int32(bitPattern: word(index, matches.trailingZeroBitCount) & slotMask)
+            if records[Int(slot)].key == key { return slot }
+            matches &= matches &- 1
+        }
+        return -1
+    }
+
+    /// The rest of a lookup whose home group overflowed: the groups after `home` its key's
+    /// insertion may have passed over. Kept out of line so the common case stays small.
+    @inline(never)
+    func slot(of key: Int32, _ probe: Probe, after home: Int, records: UnsafeMutablePointer<LRUSlotRecord>)
+        -> Int32
+    {
+        var index = next(home)
+        for _ in 1..<max(groupCount, 1) {
+            let found = slot(of: key, probe, inGroup: index, records: records)
+            if found >= 0 || word(index, Self.controlLane) < Self.overflowUnit { return found }
             index = next(index)
         }
         return -1
@@ -156,6 +176,16 @@ struct LRUKeyTable {
     /// - Complexity: O(1) expected.
     @inline(__always)
     func insert(_ probe: Probe, slot: Int32) {
+        let control = word(probe.home, Self.controlLane)
+        let count = Int(control & Self.countMask)
+        guard count < Self.entriesPerGroup else { return insertPastFullHome(probe, slot: slot) }
+        setWord(probe.home, count, probe.tag | UInt32(bitPattern: slot))
+        setWord(probe.home, Self.controlLane, control &+ 1)
+    }
+
+    /// `insert` when the home group is full (out of line, so the common case stays small).
+    @inline(never)
+    func insertPastFullHome(_ probe: Probe, slot: Int32) {
         var index = probe.home
         for _ in 0..<groupCount {
             let control = word(index, Self.controlLane)
@@ -185,19 +215,35 @@ struct LRUKeyTable {
     /// - Complexity: O(1) expected.
     @inline(__always)
     func remove(_ probe: Probe, slot: Int32) {
-        let entry = Group(repeating: probe.tag | UInt32(bitPattern: slot))
+        if !remove(probe.tag | UInt32(bitPattern: slot), inGroup: probe.home) {
+            removePastHome(probe, slot: slot)
+        }
+    }
+
+    /// Removes `entry` from group `index` if it is there; returns whether it was.
+    @inline(__always)
+    func remove(_ entry: UInt32, inGroup index: Int) -> Bool {
+        // Entries are unique: at most one lane matches.
+        let match = laneBits(group(index) .== Group(repeating: entry))
+        guard match != 0 else { return false }
+        let control = word(index, Self.controlLane)
+        let last = Int(control & Self.countMask) &- 1
+        setWord(index, match.trailingZeroBitCount, word(index, last))
+        setWord(index, last, 0)
+        setWord(index, Self.controlLane, control &- 1)
+        return true
+    }
+
+    /// `remove` when the entry is not in its home group: it lies in a later one, and every
+    /// group before it counted its insertion as an overflow (out of line, so the common case
+    /// stays small).
+    @inline(never)
+    func removePastHome(_ probe: Probe, slot: Int32) {
+        let entry = probe.tag | UInt32(bitPattern: slot)
         var index = probe.home
         for _ in 0..<groupCount {
-            // The entry is unique: at most one lane matches.
-            let match = laneBits(group(index) .== entry)
+            if remove(entry, inGroup: index) { return }
             let control = word(index, Self.controlLane)
-            if match != 0 {
-                let last = Int(control & Self.countMask) &- 1
-                setWord(index, match.trailingZeroBitCount, word(index, last))
-                setWord(index, last, 0)
-                setWord(index, Self.controlLane, control &- 1)
-                return
-            }
             if control < Self.overflowSaturated {
                 setWord(index, Self.controlLane, control &- Self.overflowUnit)
             }
