@@ -41,6 +41,7 @@ struct BenchLRU: ParsableCommand {
         let classicBytesPerEntry = LRUWorkload.classicBytesPerFullEntry(capacity: sizes.resizeCapacity)
         var rng = SplitMix64(seed: 0xF2C_1BE7)
         let workloads = LRUWorkload.all(sizes: sizes, rng: &rng).filter { only.isEmpty || only.contains($0.name) }
+        let hostBefore = HostLatency.measure()
         var rows: [LRUBenchRow] = []
         for workload in workloads {
             var ours: [Double] = []
@@ -62,29 +63,34 @@ struct BenchLRU: ParsableCommand {
             }
             rows.append(
                 LRUBenchRow(
-                    workload: workload, label: workload.name, seconds: median(ours),
+                    workload: workload, label: workload.name, runSeconds: ours,
                     classicSeconds: median(classic), bytesPerEntry: bytesPerEntry,
                     classicBytesPerEntry: classicBytesPerEntry))
             if !batched.isEmpty {
                 rows.append(
                     LRUBenchRow(
-                        workload: workload, label: workload.name + "-batched", seconds: median(batched),
+                        workload: workload, label: workload.name + "-batched", runSeconds: batched,
                         classicSeconds: median(classic), bytesPerEntry: bytesPerEntry,
                         classicBytesPerEntry: classicBytesPerEntry))
             }
         }
+        let hostAfter = HostLatency.measure()
         let tenMillion = try LRUCache(capacity: 10_000_000).bytesPerEntry
         if json {
-            for row in rows { print(row.json(bytesPerEntryAt10M: tenMillion, quick: quick)) }
+            for row in rows {
+                print(row.json(bytesPerEntryAt10M: tenMillion, quick: quick, host: (hostBefore, hostAfter)))
+            }
         } else {
-            printTable(rows, bytesPerEntryAt10M: tenMillion)
+            printTable(rows, bytesPerEntryAt10M: tenMillion, host: (hostBefore, hostAfter))
             print(
                 "ClassicLRU memory, full at capacity \(sizes.resizeCapacity): "
                     + "\(fixed(classicBytesPerEntry, 1)) bytes/entry (resident memory growth)")
         }
     }
 
-    private func printTable(_ rows: [LRUBenchRow], bytesPerEntryAt10M: Double) {
+    private func printTable(
+        _ rows: [LRUBenchRow], bytesPerEntryAt10M: Double, host: (before: HostLatency, after: HostLatency)
+    ) {
         #if DEBUG
             print(
                 "warning: debug build; numbers are meaningless. Use: swift run -c release ffc bench lru")
@@ -95,12 +101,14 @@ struct BenchLRU: ParsableCommand {
         print(
             "ffc bench lru\(quick ? " --quick" : "") · median of \(runs) runs, thread CPU time · load average \(load)"
         )
+        print("machine before: \(host.before.summary)")
+        print("machine after:  \(host.after.summary)")
         print()
         let header = [
-            "workload", "ops", "ns/op", "Mops/s", "classic ns/op", "classic Mops/s", "speedup",
+            "workload", "ops", "ns/op", "runs min–max", "Mops/s", "classic ns/op", "classic Mops/s", "speedup",
             "bytes/entry",
         ]
-        let widths = [19, 11, 8, 8, 14, 15, 8, 12]
+        let widths = [19, 11, 8, 13, 8, 14, 15, 8, 12]
         func line(_ cells: [String]) -> String {
             zip(cells, widths).enumerated().map { index, pair in
                 index == 0
@@ -113,6 +121,7 @@ struct BenchLRU: ParsableCommand {
             print(
                 line([
                     row.label, "\(row.workload.operations)", fixed(row.nsPerOp, 1),
+                    "\(fixed(row.runNsPerOp.min()!, 1))–\(fixed(row.runNsPerOp.max()!, 1))",
                     fixed(row.mops, 2),
                     fixed(row.classicNsPerOp, 1), fixed(1_000 / row.classicNsPerOp, 2),
                     fixed(row.speedup, 1) + "×",
@@ -421,22 +430,31 @@ struct LRUBenchRow {
     let workload: LRUWorkload
     /// The workload's name, with "-batched" for the batched calls' row.
     let label: String
-    let seconds: Double
+    /// LRUCache's time in each run, in run order.
+    let runSeconds: [Double]
     let classicSeconds: Double
     let bytesPerEntry: Double
     let classicBytesPerEntry: Double
 
+    var seconds: Double { median(runSeconds) }
     var nsPerOp: Double { seconds * 1e9 / Double(workload.operations) }
+    /// ns/op of each run, in run order.
+    var runNsPerOp: [Double] { runSeconds.map { $0 * 1e9 / Double(workload.operations) } }
     var classicNsPerOp: Double { classicSeconds * 1e9 / Double(workload.operations) }
     var mops: Double { 1_000 / nsPerOp }
     var speedup: Double { classicSeconds / seconds }
 
-    func json(bytesPerEntryAt10M: Double, quick: Bool) -> String {
+    func json(bytesPerEntryAt10M: Double, quick: Bool, host: (before: HostLatency, after: HostLatency)) -> String {
         "{\"workload\":\"\(label)\",\"ops\":\(workload.operations),\"ns_per_op\":\(fixed(nsPerOp, 3)),"
+            + "\"ns_per_op_runs\":[\(runNsPerOp.map { fixed($0, 3) }.joined(separator: ","))],"
             + "\"mops\":\(fixed(mops, 3)),\"speedup_vs_classic\":\(fixed(speedup, 3)),"
             + "\"bytes_per_entry\":\(fixed(bytesPerEntry, 2)),\"classic_ns_per_op\":\(fixed(classicNsPerOp, 3)),"
             + "\"classic_bytes_per_entry\":\(fixed(classicBytesPerEntry, 2)),"
-            + "\"bytes_per_entry_at_10M\":\(fixed(bytesPerEntryAt10M, 2)),\"quick\":\(quick)}"
+            + "\"bytes_per_entry_at_10M\":\(fixed(bytesPerEntryAt10M, 2)),\"quick\":\(quick),"
+            + "\"host_chase_ns_before\":\(fixed(host.before.chaseNanoseconds, 2)),"
+            + "\"host_chase_ns_after\":\(fixed(host.after.chaseNanoseconds, 2)),"
+            + "\"host_multiply_ns_before\":\(fixed(host.before.multiplyNanoseconds, 3)),"
+            + "\"host_multiply_ns_after\":\(fixed(host.after.multiplyNanoseconds, 3))}"
     }
 }
 
