@@ -8,6 +8,7 @@
 extension LRUCache {
     /// How many keys ahead a batch requests table groups: enough to cover a memory access
     /// while handling one key each, few enough that the lines are still cached when used.
+    /// A power of two (the probes wait in a ring indexed by masking).
     static let batchLookahead = 8
 
     /// Calls `get(key, step:)` on each of `keys` in order, with the same effect. Afterwards
@@ -28,7 +29,9 @@ extension LRUCache {
         accessBatch(keys, step: step, journaled: true, slots: &slots, found: &found)
     }
 
-    /// Shared body of the batched `get` and `tryGet`.
+    /// Shared body of the batched `get` and `tryGet` (inlined into each, so neither tests
+    /// `journaled` per key).
+    @inline(__always)
     private mutating func accessBatch(
         _ keys: [Int], step: Int?, journaled: Bool, slots: inout [Int], found: inout [Bool]
     ) {
@@ -37,34 +40,44 @@ extension LRUCache {
         found.removeAll(keepingCapacity: true)
         found.append(contentsOf: repeatElement(false, count: keys.count))
         guard !keys.isEmpty else { return }
+        for key in keys {
+            precondition(Self.keyRange.contains(key), "LRU key \(key) is outside \(Self.keyRange)")
+        }
         // Copy first (once for the batch), so the requested lines are those of the buffers the
         // operations write.
         makeStorageUnique()
-        keys.withUnsafeBufferPointer { keys in
-            slots.withUnsafeMutableBufferPointer { slots in
-                found.withUnsafeMutableBufferPointer { found in
-                    let count = keys.count
-                    for index in 0..<min(Self.batchLookahead, count) { prefetchLookup(keys[index]) }
-                    for index in 0..<count {
-                        if index &+ Self.batchLookahead < count {
-                            prefetchLookup(keys[index &+ Self.batchLookahead])
+        if !journaled { journalCount = 0 }
+        // The probes of the next `batchLookahead` keys, computed when their groups are requested.
+        withUnsafeTemporaryAllocation(of: LRUKeyTable.Probe.self, capacity: Self.batchLookahead) { ahead in
+            keys.withUnsafeBufferPointer { keys in
+                slots.withUnsafeMutableBufferPointer { slots in
+                    found.withUnsafeMutableBufferPointer { found in
+                        let count = keys.count
+                        for index in 0..<min(Self.batchLookahead, count) {
+                            ahead[index] = requestLookup(keys[index])
                         }
-                        let hitsBefore = counters.hits
-                        if !journaled { journalCount = 0 }
-                        slots[index] = accessUnique(keys[index], step: step, journaled: journaled)
-                        found[index] = counters.hits != hitsBefore
+                        for index in 0..<count {
+                            let ring = index & (Self.batchLookahead &- 1)
+                            let probe = ahead[ring]
+                            if index &+ Self.batchLookahead < count {
+                                ahead[ring] = requestLookup(keys[index &+ Self.batchLookahead])
+                            }
+                            let hitsBefore = counters.hits
+                            slots[index] = accessUnique(
+                                Int32(truncatingIfNeeded: keys[index]), probe, step: step, journaled: journaled)
+                            found[index] = counters.hits != hitsBefore
+                        }
                     }
                 }
             }
         }
     }
 
-    /// Requests the table group a lookup of `key` reads first; keys outside `keyRange` are
-    /// left to the operation, which refuses them.
+    /// Requests the table group a lookup of `key` reads first, and returns the key's probe.
     @inline(__always)
-    private func prefetchLookup(_ key: Int) {
-        guard Self.keyRange.contains(key) else { return }
-        prefetchForWriting(
-            self.keys.groups + self.keys.probe(Int32(truncatingIfNeeded: key)).home &* LRUKeyTable.groupBytes)
+    private func requestLookup(_ key: Int) -> LRUKeyTable.Probe {
+        let probe = self.keys.probe(Int32(truncatingIfNeeded: key))
+        prefetchForWriting(self.keys.groups + probe.home &* LRUKeyTable.groupBytes)
+        return probe
     }
 }

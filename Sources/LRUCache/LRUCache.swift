@@ -155,9 +155,15 @@ public struct LRUCache: @unchecked Sendable {
     mutating func accessUnique(_ key: Int, step: Int?, journaled: Bool) -> Int {
         precondition(Self.keyRange.contains(key), "LRU key \(key) is outside \(Self.keyRange)")
         let key32 = Int32(truncatingIfNeeded: key)
+        return accessUnique(key32, keys.probe(key32), step: step, journaled: journaled)
+    }
+
+    /// `accessUnique` given the key's table probe (a batch computes it early to request the
+    /// key's group); `key` must lie in `keyRange`.
+    @inline(__always)
+    mutating func accessUnique(_ key32: Int32, _ probe: LRUKeyTable.Probe, step: Int?, journaled: Bool) -> Int {
         clock &+= 1
         let touch = UInt32(truncatingIfNeeded: step ?? clock)
-        let probe = keys.probe(key32)
         let found = keys.slot(of: key32, probe, records: records)
         if found >= 0 {
             let slot = found
