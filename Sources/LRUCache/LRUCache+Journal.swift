@@ -34,7 +34,8 @@ extension LRUCache {
         counters.rolledBack += remaining
         // No lines are requested ahead: an undo touches what its operation touched, which in
         // the class pool's use (the rollback follows its batch) is still cached; asking for it
-        // cost ~33 instructions per undo and no time (see `ffc bench lru`, workload step).
+        // cost ~33 instructions per undo and saved no time (scripts/lru-instructions, and
+        // `ffc bench lru`, workload step).
         while remaining > 0 {
             journalCount -= 1
             undo(journal[journalCount])

@@ -25,7 +25,7 @@ struct LRUKeyTable {
     /// Low bits of an entry that hold the slot.
     let slotMask: UInt32
     /// 2^i in lane i. Stored rather than a literal: given the constant, the optimiser rewrites
-    /// the masking and sum into three times as many shuffles.
+    /// the masking and OR into three times as many shuffles.
     let laneWeights = Group(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
 
     static let groupBytes = 64
