@@ -17,7 +17,9 @@ import Testing
         let path = try checkpoint(of: net, prefix: "probe.")
         defer { unlink(path) }
         let set = try InsightfaceBin.read(path: EvalFixture.path("tiny_p4.bin"))
-        let direct = try Embedder(backbone: net, batchSize: 4).embed(encoded: set.images, flip: true)
+        // Both embedders batch the six images the same way: OpenBLAS sums a row in an order
+        // that depends on the call's row count, so only the same batching is bit-identical.
+        let direct = try Embedder(backbone: net).embed(encoded: set.images, flip: true)
         let loaded = try Embedder.load(checkpoint: path, backbone: "tiny", embeddingSize: 16)
             .embed(encoded: set.images, flip: true)
         #expect(loaded.count == 6 && loaded.dim == 16)

@@ -120,11 +120,13 @@ public final class FFCHead {
         let ceWeight: Float = inPool == 0 ? 0 : 1 / Float(inPool)
         let negWeight: Float = outliers == 0 ? 0 : 1 / Float(outliers * hardK)
         let lossFn = loss
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, rows))
-        var partial = [(margin: Double, outlier: Double)](repeating: (0, 0), count: workers)
+        // Each row's loss goes to its own slot and the slots are summed in row order, so the
+        // total does not depend on how many workers split the rows.
+        let workers = max(1, min(BLAS.threads, rows))
+        var rowLoss = [(margin: Double, outlier: Double)](repeating: (0, 0), count: rows)
         logits.withUnsafeMutableBufferPointer { lg in
             dualCos.withUnsafeMutableBufferPointer { dc in
-                partial.withUnsafeMutableBufferPointer { part in
+                rowLoss.withUnsafeMutableBufferPointer { part in
                     let lgShared = RowsPointer(base: lg.baseAddress!)
                     let dcShared = RowsPointer(base: dc.baseAddress!)
                     let partShared = RowsPointer(base: part.baseAddress!)
@@ -138,9 +140,9 @@ public final class FFCHead {
                             rowCos.deallocate()
                             rowGrad.deallocate()
                         }
-                        var margin: Double = 0
-                        var outlier: Double = 0
                         for i in stride(from: w, to: rows, by: workers) {
+                            var margin: Double = 0
+                            var outlier: Double = 0
                             let g = lgBase + i * q
                             let dRow = dcBase + i * k
                             let t = targets[i]
@@ -168,8 +170,8 @@ public final class FFCHead {
                                 g[s] = saved[j]
                                 dRow[j] = rowGrad[s]
                             }
+                            partShared.base[i] = (margin * Double(ceWeight), outlier)
                         }
-                        partShared.base[w] = (margin * Double(ceWeight), outlier)
                     }
                 }
             }
@@ -193,8 +195,8 @@ public final class FFCHead {
         if !keep { pool.rollback() }
         pool._checkInvariants()
         return FFCPassResult(
-            lossMargin: partial.reduce(0) { $0 + $1.margin },
-            lossOutlier: partial.reduce(0) { $0 + $1.outlier },
+            lossMargin: rowLoss.reduce(0) { $0 + $1.margin },
+            lossOutlier: rowLoss.reduce(0) { $0 + $1.outlier },
             gradProbe: grad, hitsPair: hitsPair, hitsInstance: hitsInstance, writes: writes)
     }
 

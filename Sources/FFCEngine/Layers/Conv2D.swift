@@ -70,10 +70,11 @@ public final class Conv2D: Layer {
     private var input: Tensor?
     private var output: Tensor?  // (N, OH, OW, Cout)
     private var inputGrad: Tensor?  // (N, H, W, Cin)
-    /// Floats one im2col chunk may hold on the OpenBLAS-threaded path (16 MiB: full-size
-    /// GEMMs, flat memory); a worker's chunk is capped at 1.5 MiB to stay in its 2 MiB L2.
-    var colsBudget = 4 << 20
-    static let workerChunkFloats = 393_216
+    /// Floats one im2col chunk may hold on the OpenBLAS-threaded path (16 MiB by default:
+    /// full-size GEMMs, flat memory); a worker's chunk is capped to stay in its L2. Both
+    /// come from `EngineTuning`, since chunk sizes decide OpenBLAS's kernel paths.
+    var colsBudget = EngineTuning.current.im2colFloats
+    var workerChunkFloats = EngineTuning.current.workerChunkFloats
     /// Weights up to this many floats take the per-worker path.
     static let workerPathMaxWeight = 300_000
 
@@ -116,7 +117,7 @@ public final class Conv2D: Layer {
         if isPointwise {
             // Workers claim L2-sized chunks of rows (disjoint outputs), so a slowed core does fewer.
             let rows = n * oh * ow
-            let perChunk = workers > 1 ? max(1, Self.workerChunkFloats / (inChannels + outChannels)) : rows
+            let perChunk = workers > 1 ? max(1, workerChunkFloats / (inChannels + outChannels)) : rows
             eachRange(rows, perChunk: perChunk, workers: workers, claimed: true) { rows, _ in
                 BLAS.sgemm(
                     transB: true, m: rows.count, n: outChannels, k: inChannels,
@@ -147,7 +148,7 @@ public final class Conv2D: Layer {
             // dW (Cout, Cin) += dYᵀ · X ; dX = dY · W. On the worker path both GEMMs run on
             // the same L2-sized chunk of rows, so dY is read from memory once, not twice.
             let rows = n * oh * ow
-            let perChunk = workers > 1 ? max(1, Self.workerChunkFloats / (inChannels + outChannels)) : rows
+            let perChunk = workers > 1 ? max(1, workerChunkFloats / (inChannels + outChannels)) : rows
             accumulatingWeightGradient { grads in
                 eachGroupChunk(rows, groups: grads.count, perChunk: perChunk) { range, group, _ in
                     BLAS.sgemm(
@@ -219,7 +220,7 @@ public final class Conv2D: Layer {
         _ body: (_ lines: Range<Int>, _ patches: UnsafeMutablePointer<Float>, _ worker: Int) -> Void
     ) {
         let workers = workers ?? self.workers
-        let budget = workers > 1 ? min(colsBudget, Self.workerChunkFloats) : colsBudget
+        let budget = workers > 1 ? min(colsBudget, workerChunkFloats) : colsBudget
         let fitting = max(1, min(lines, budget / floatsPerLine))
         let shareQuarter = (lines + 4 * workers - 1) / (4 * workers)
         let perChunk = claimed && workers > 1 ? max(1, min(fitting, shareQuarter)) : fitting
@@ -280,7 +281,7 @@ public final class Conv2D: Layer {
         let (lines, ow) = (dy.shape[0] * dy.shape[1], dy.shape[2])
         let floatsPerLine = ow * patchSize
         let workers = self.workers
-        let budget = workers > 1 ? min(colsBudget, Self.workerChunkFloats) : colsBudget
+        let budget = workers > 1 ? min(colsBudget, workerChunkFloats) : colsBudget
         let perChunk = max(1, min(lines, budget / floatsPerLine))
         let buffers = workspace.buffers(&workspace.patches, workers: workers, floats: perChunk * floatsPerLine)
         accumulatingWeightGradient { grads in
@@ -346,7 +347,7 @@ public final class Conv2D: Layer {
         let (h, rowFloats) = (dx.shape[1], dx.shape[2] * inChannels)
         let (k, s, p) = (geometry.kernel, geometry.stride, geometry.padding)
         let workers = min(self.workers, n)
-        let budget = workers > 1 ? min(colsBudget, Self.workerChunkFloats) : colsBudget
+        let budget = workers > 1 ? min(colsBudget, workerChunkFloats) : colsBudget
         let perChunk = max(1, budget / (ow * patchSize))
         let buffers = workspace.buffers(&workspace.patchGrads, workers: workers, floats: perChunk * ow * patchSize)
         let w = UnsafePointer(weight.value.pointer)

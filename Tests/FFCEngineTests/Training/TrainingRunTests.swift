@@ -54,6 +54,11 @@ enum TrainerFixture {
 }
 
 @Suite(.serialized) struct TrainingRunTests {
+    /// The margins come from the spread of this exact configuration (`scripts/learning-spread`,
+    /// 20 seeds × 4 engine tunings = 80 runs): held-out accuracy mean 0.763, sd 0.052, min 0.64;
+    /// loss ratio (last 10 / first 10 steps) mean 0.764, sd 0.038, max 0.846. The bounds sit at
+    /// mean ∓ 3 sd — accuracy > 0.60 (chance is 0.5; 200 pairs give a binomial sd of 0.035
+    /// around it) and ratio < 0.88 — so no seed or tuning measured comes near them.
     @Test func lossFallsOnSyntheticFacesAndTheRunDirectoryIsComplete() throws {
         var config = TrainerFixture.config("learn", steps: 60)
         config.validationEvery = 30
@@ -65,7 +70,7 @@ enum TrainerFixture {
         #expect(steps.count == 60)
         let first = steps.prefix(10).map(\.loss).reduce(0, +) / 10
         let last = steps.suffix(10).map(\.loss).reduce(0, +) / 10
-        #expect(last < 0.8 * first, "loss went from \(first) to \(last)")
+        #expect(last < 0.88 * first, "loss went from \(first) to \(last)")
         #expect(steps.allSatisfy { $0.hitRatePair == 1 })
         #expect(steps.last!.poolOccupancy == 16)
         #expect(FileManager.default.fileExists(atPath: run.directory.configPath))
@@ -75,7 +80,7 @@ enum TrainerFixture {
         let validations = run.snapshot().events.filter { $0.kind == .validation }
         #expect(validations.count == 2)
         let accuracy = run.snapshot().validationAccuracy ?? 0
-        #expect(accuracy > 0.65, "verification accuracy \(accuracy) on held-out identities (chance 0.5)")
+        #expect(accuracy > 0.60, "verification accuracy \(accuracy) on held-out identities (chance 0.5)")
         #expect(
             RunDirectory.list(under: (run.directory.path as NSString).deletingLastPathComponent)
                 .first { $0.directory == run.directory }?.state == .finished)
