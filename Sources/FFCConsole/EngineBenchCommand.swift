@@ -69,7 +69,7 @@ struct EngineBench: ParsableCommand {
         let loadText = load.map { String(format: "%.2f", $0) }.joined(separator: " ")
         if !json {
             print(
-                "OpenBLAS \(BLAS.coreName); load average \(loadText); median of \(runs) step(s) after a warm-up, \(rounds) round(s); PyTorch: \(pytorch.available ? "yes" : "n/a")"
+                "OpenBLAS \(BLAS.coreName), \(EngineTuning.current.summary); load average \(loadText); median of \(runs) step(s) after a warm-up, \(rounds) round(s); PyTorch: \(pytorch.available ? "yes" : "n/a")"
             )
             print(
                 pad("model", 15) + pad("mode", 7) + pad("thr", 4, right: true) + pad("batch", 7, right: true)

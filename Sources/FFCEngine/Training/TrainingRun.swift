@@ -74,6 +74,8 @@ public final class TrainingRun: ConsoleSource {
         {
             log.line(line)
         }
+        // The settings a run's last bits depend on, so two runs' numbers can be compared.
+        log.line("compute: \(BLAS.threads) thread(s), OpenBLAS \(BLAS.coreName), \(EngineTuning.current.summary)")
         if let resumedStep {
             record(EventRecord(step: resumedStep, kind: .info, message: "resumed from step \(resumedStep)"))
         }
