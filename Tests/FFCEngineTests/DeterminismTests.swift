@@ -132,3 +132,18 @@ struct BitRecord: Equatable {
         #expect(machine.l2Bytes >= 64 << 10 && machine.l2Source != "FFC_L2_BYTES")
     }
 }
+
+@Suite struct OpenBLASCoreChoiceTests {
+    @Test func slowerKernelsThanTheCPURunsAreReplaced() {
+        let avx512: Set<String> = ["avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl"]
+        let avx2: Set<String> = ["avx2", "fma"]
+        #expect(BLAS.suggestedCoreType(detected: "Prescott", flags: avx512) == "SkylakeX")
+        #expect(BLAS.suggestedCoreType(detected: "Prescott", flags: avx2) == "Haswell")
+        #expect(BLAS.suggestedCoreType(detected: "Prescott", flags: ["sse2"]) == nil)
+        #expect(BLAS.suggestedCoreType(detected: "Haswell", flags: avx512) == "SkylakeX")
+        #expect(BLAS.suggestedCoreType(detected: "Zen", flags: avx512) == "SkylakeX")
+        #expect(BLAS.suggestedCoreType(detected: "Zen", flags: avx2) == nil)
+        #expect(BLAS.suggestedCoreType(detected: "SkylakeX", flags: avx512) == nil)
+        #expect(BLAS.suggestedCoreType(detected: "Haswell", flags: avx512.subtracting(["avx512bw"])) == nil)
+    }
+}

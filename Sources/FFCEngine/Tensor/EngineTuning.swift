@@ -79,6 +79,6 @@ public struct EngineTuning: Sendable, Equatable {
 
     /// "L2 1024 KiB (machine), im2col 16 MiB": what a run prints so two runs can be compared.
     public var summary: String {
-        "L2 \(l2Bytes >> 10) KiB (\(l2Source)), im2col \(im2colFloats * 4 >> 20) MiB"
+        "L2 \(l2Bytes >> 10) KiB (\(l2Source)), im2col \((im2colFloats * 4) >> 20) MiB"
     }
 }
