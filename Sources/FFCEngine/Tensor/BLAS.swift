@@ -66,8 +66,9 @@ public enum BLAS {
     /// The OPENBLAS_CORETYPE to use when OpenBLAS picked slower kernels than this CPU can
     /// run; nil when the detected ones are right. 0.3.21 does not know some newer CPUs: on
     /// AVX-512 Xeons in KVM guests it falls back to its generic "Prescott" kernels (sgemm about
-    /// 5× slower), and on AVX-512 AMD parts (Zen 4/5) it picks its AVX2 "Haswell" kernels
-    /// (measured here on a Zen 5 EPYC, one thread: 29–33 GF/s against 59–104 for SkylakeX).
+    /// 5× slower), and it predates Zen 4, which it may run on its AVX2 "Zen"/"Haswell" kernels
+    /// (the AVX2 kernels on this project's Zen 5 EPYC, one thread: 29–33 GF/s against 59–104
+    /// for SkylakeX's).
     public static var suggestedCoreType: String? {
         suggestedCoreType(detected: coreName, flags: cpuFlags)
     }
