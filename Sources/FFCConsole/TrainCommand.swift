@@ -59,6 +59,7 @@ struct Train: ParsableCommand {
     @Option(help: "Console theme name or file.") var theme: String?
 
     func run() throws {
+        if let error = FaultPoint.environmentError { throw ValidationError(error.description) }
         let config = try resolvedConfig()
         if headless || isatty(STDOUT_FILENO) == 0 {
             try trainHere(config)

@@ -42,12 +42,14 @@ public final class TrainingRun: ConsoleSource {
         try directory.create()
         hub = MetricsHub()
         log = try TrainLog(path: directory.logPath, echo: echo)
+        var checkpoint: CheckpointStore.Loaded?
+        var refusals: [String] = []
+        if let resume { (checkpoint, refusals) = try Self.readableCheckpoint(resume, in: directory) }
         let trainer = try Trainer(config: config, makeHead: makeHead)
         let store = CheckpointStore(directory: directory.checkpointsPath, keep: config.checkpointKeep)
         var resumedStep: Int?
-        if let resume {
-            let path = try CheckpointStore.resolve(resume, runDirectory: directory)
-            try Self.restore(trainer, from: path)
+        if let checkpoint {
+            try Self.restore(trainer, from: checkpoint)
             resumedStep = trainer.step
         }
         if let previous = try? MetricsStreamContents.read(path: directory.metricsPath) {
@@ -74,9 +76,39 @@ public final class TrainingRun: ConsoleSource {
         {
             log.line(line)
         }
+        for refusal in refusals { record(EventRecord(step: resumedStep ?? 0, kind: .warning, message: refusal)) }
         if let resumedStep {
             record(EventRecord(step: resumedStep, kind: .info, message: "resumed from step \(resumedStep)"))
+            if let checkpoint, !refusals.isEmpty {
+                let name = (checkpoint.file.path as NSString).lastPathComponent
+                record(
+                    EventRecord(
+                        step: resumedStep, kind: .warning,
+                        message: "fell back to \(name) after refusing \(refusals.count) newer checkpoint(s)"))
+            }
         }
+    }
+
+    /// The checkpoint `spec` resumes from, read back whole. For `latest` or a run directory,
+    /// an unreadable checkpoint is set aside and the one before tried; `refusals` says what
+    /// was refused and why, for the run's events.
+    private static func readableCheckpoint(_ spec: String, in directory: RunDirectory) throws -> (
+        CheckpointStore.Loaded?, [String]
+    ) {
+        let candidates = try CheckpointStore.candidates(spec, runDirectory: directory)
+        var refusals: [String] = []
+        for path in candidates.paths {
+            do {
+                return (try CheckpointStore.load(path: path), refusals)
+            } catch CheckpointError.unreadable(_, let reason) where candidates.fallsBack {
+                let aside = CheckpointStore.setAside(path).map { "set aside as \(($0 as NSString).lastPathComponent)" }
+                refusals.append(
+                    "checkpoint \(path) refused: \(reason); \(aside ?? "could not be set aside"); trying the one before"
+                )
+            }
+        }
+        throw CheckpointError.noReadableCheckpoint(
+            directory: (candidates.paths[0] as NSString).deletingLastPathComponent, refused: refusals)
     }
 
     /// Serves the run on `control.sock` until it ends.
