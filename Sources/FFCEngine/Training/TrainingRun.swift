@@ -32,6 +32,8 @@ public final class TrainingRun: ConsoleSource {
         var smoothedStepSeconds = 0.0
         var lastProgressPrint = Date.distantPast
         var nonFiniteWarnings = 0
+        /// The step boundary `queue_size_at` was last looked at: each boundary applies it once.
+        var scheduleCheckedAtStep = -1
     }
 
     /// Sets up the run directory, nets, loaders and head; resumes from `resume` (a checkpoint
@@ -150,6 +152,7 @@ public final class TrainingRun: ConsoleSource {
     /// One queue item: apply commands, then one step (or a short wait while paused), then
     /// re-enqueue itself so inspection requests interleave between steps.
     private func advance() {
+        applyScheduledResize()
         applyCommands()
         let trainer = state.value.trainer
         if state.value.stopRequested || trainer.step >= trainer.totalSteps {
@@ -173,6 +176,7 @@ public final class TrainingRun: ConsoleSource {
         let trainer = state.value.trainer
         let started = Date()
         let outcome = try trainer.runStep()
+        FaultPoint.step.pass()
         let seconds = Date().timeIntervalSince(started)
         let smoothing = state.value.smoothedStepSeconds == 0 ? 1 : 0.1
         state.value.smoothedStepSeconds += smoothing * (seconds - state.value.smoothedStepSeconds)
@@ -262,6 +266,27 @@ public final class TrainingRun: ConsoleSource {
         if s >= 3600 { return "\(s / 3600)h\(String(format: "%02d", s / 60 % 60))m" }
         if s >= 60 { return "\(s / 60)m\(String(format: "%02d", s % 60))s" }
         return "\(s)s"
+    }
+
+    /// `queue_size_at`: at the boundary after step S the pool becomes Q slots, applied and
+    /// logged as the console's resize command is. A run resumed from a checkpoint of step S
+    /// (written before that boundary) resizes again; one already resized keeps its size.
+    private func applyScheduledResize() {
+        let trainer = state.value.trainer
+        guard state.value.scheduleCheckedAtStep != trainer.step else { return }
+        state.value.scheduleCheckedAtStep = trainer.step
+        guard let entry = config.queueSizeAt.first(where: { $0.step == trainer.step }),
+            entry.queueSize != trainer.head.capacity
+        else { return }
+        switch apply(.setQueueSize(entry.queueSize)) {
+        case .applied(let message):
+            record(EventRecord(step: trainer.step, kind: .command, message: "queue_size_at: " + message))
+        case .refused(let reason):
+            record(
+                EventRecord(
+                    step: trainer.step, kind: .refused,
+                    message: "queue_size_at \(entry.step):\(entry.queueSize) refused: \(reason)"))
+        }
     }
 
     private func applyCommands() {
