@@ -115,7 +115,12 @@ public final class TrainingRun: ConsoleSource {
 
     /// Serves the run on `control.sock` until it ends.
     public func serveControlSocket() throws {
-        let s = try ControlServer(path: directory.socketPath, hub: hub, source: self)
+        let s = try ControlServer(path: directory.socketPath, hub: hub, source: self) { [weak self] message in
+            guard let self else { return }
+            queue.async {
+                self.record(EventRecord(step: self.state.value.trainer.step, kind: .warning, message: message))
+            }
+        }
         server.withLock { $0 = s }
     }
 
