@@ -25,8 +25,9 @@ public enum ControlSocketError: Error, CustomStringConvertible, Equatable {
         case .protocolError(let path, let reason): return "\(path): protocol error: \(reason)"
         case .unsafeDirectory(let path, let mode, let owner):
             let whose = owner == geteuid() ? "yours" : "owned by uid \(owner), not by you (uid \(geteuid()))"
-            return
-                "\(path): the control socket's directory is \(whose), mode \(String(mode, radix: 8)): it must be yours and writable by you only, or others could replace the socket (chown, then chmod go-w \(path))"
+            return "\(path): the control socket's directory is \(whose), mode \(String(mode, radix: 8)): "
+                + "it must be yours and writable by you only, or others could replace the socket "
+                + "(chown, then chmod go-w \(path))"
         }
     }
 }

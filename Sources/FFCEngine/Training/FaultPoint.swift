@@ -63,8 +63,8 @@ public enum FaultPointError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .malformed(let value, let points):
-            return
-                "\(FaultPoint.environmentKey)=\(value): expected POINT:N with N ≥ 1 and POINT one of \(points.joined(separator: ", "))"
+            return "\(FaultPoint.environmentKey)=\(value): expected POINT:N with N ≥ 1 and POINT one of "
+                + points.joined(separator: ", ")
         }
     }
 }

@@ -11,15 +11,14 @@ import Testing
     static let resizes = [(10, 24), (25, 12), (40, 20), (52, 16)]
     static let checkpointEvery = 3
 
-    static let database: String = {
-        let dir = NSTemporaryDirectory() + "ffc-kill-\(getpid())"
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    /// 40 identities of 6 images, 16 px: a step of the tiny net takes tens of milliseconds.
+    static func writeDatabase(in dir: String) throws -> String {
         let options = SynthOptions(identities: 40, images: .fixed(6), size: 16, seed: 3, out: dir + "/synth.lmdb")
-        if !FileManager.default.fileExists(atPath: options.out) { _ = try! SyntheticDatabase.write(options) }
+        _ = try SyntheticDatabase.write(options)
         return options.out
-    }()
+    }
 
-    static func arguments(runDir: String, resume: Bool) -> [String] {
+    static func arguments(database: String, runDir: String, resume: Bool) -> [String] {
         [
             "train", database, "--net-type", "tiny", "--input-size", "16", "--feat-dim", "16", "--batch-size", "4",
             "--queue-size", "16", "--queue-size-at", resizes.map { "\($0.0):\($0.1)" }.joined(separator: ","),
@@ -67,10 +66,12 @@ import Testing
         let ffc = ChildProcess.ffc
         try #require(FileManager.default.isExecutableFile(atPath: ffc), "no \(ffc): run swift build --build-tests")
         let root = NSTemporaryDirectory() + "ffc-kill-runs-\(getpid())-\(UUID().uuidString.prefix(6))"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
+        let database = try Self.writeDatabase(in: root)
         let reference = RunDirectory(path: root + "/whole")
         let whole = try ChildProcess.run(
-            ffc, Self.arguments(runDir: reference.path, resume: false), timeoutSeconds: 300)
+            ffc, Self.arguments(database: database, runDir: reference.path, resume: false), timeoutSeconds: 300)
         try #require(whole.status == 0 && whole.signal == nil, "uninterrupted run failed: \(whole.output)")
         let expected = Dictionary(
             try MetricsStreamContents.read(path: reference.metricsPath).steps.map { ($0.step, $0.loss.bitPattern) },
@@ -89,7 +90,7 @@ import Testing
             let target = k * (Self.steps - Self.checkpointEvery) / killCount + Int(random.next() % 3)
             let (point, pass) = Self.nextKill(after: newest, target: target, &random)
             let attempt = try ChildProcess.run(
-                ffc, Self.arguments(runDir: killed.path, resume: newest > 0),
+                ffc, Self.arguments(database: database, runDir: killed.path, resume: newest > 0),
                 environment: [FaultPoint.environmentKey: "\(point.rawValue):\(pass)"], timeoutSeconds: 300)
             kills.append("\(point.rawValue):\(pass) from step \(newest)")
             try #require(attempt.signal == SIGKILL, "\(kills.last!) was not a kill: \(attempt.output)")
@@ -99,7 +100,8 @@ import Testing
                 }
             }
         }
-        let last = try ChildProcess.run(ffc, Self.arguments(runDir: killed.path, resume: true), timeoutSeconds: 300)
+        let last = try ChildProcess.run(
+            ffc, Self.arguments(database: database, runDir: killed.path, resume: true), timeoutSeconds: 300)
         try #require(last.status == 0 && last.signal == nil, "final resume failed: \(last.output)")
 
         let contents = try MetricsStreamContents.read(path: killed.metricsPath)
