@@ -17,7 +17,7 @@ let package = Package(
         .target(name: "LRUCache", swiftSettings: [.unsafeFlags(["-cross-module-optimization"])]),
         .target(
             name: "FFCEngine",
-            dependencies: ["LRUCache", "CLMDB", "COpenBLAS", "CJPEG", "CScoreScan"],
+            dependencies: ["LRUCache", "CLMDB", "COpenBLAS", "CJPEG", "CScoreScan", "CZlib"],
             // AVX2 + FMA: the channel-lane loops of batch norm, PReLU and depthwise convolution run
             // 8 wide instead of 4 (about 10% of a mobilefacenet training step); `ffc` checks the CPU
             // first (Sources/FFCConsole/CPUFeatures.swift).
@@ -31,6 +31,8 @@ let package = Package(
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
         .systemLibrary(
             name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // zlib's CRC-32: the checkpoint checksum, the one Python's `zlib.crc32` checks too.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // A real C target: libjpeg reports errors by longjmp, which Swift cannot do.
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png")]),
         // A real C target: identification's per-score scan in SIMD registers.

@@ -27,17 +27,19 @@ struct Attach: ParsableCommand {
             }
             directory = live.directory
         }
-        guard directory.isLive else {
-            throw ValidationError(
-                "\(directory.path): no trainer answers on its control socket (finished or stopped? see `ffc runs`)")
-        }
         try Self.attach(run: directory, theme: theme, plain: plain)
     }
 
     /// Shows the console for the run (plain lines without a terminal or with `plain`) until
     /// the run ends, the user detaches, or the user stops it.
     static func attach(run: RunDirectory, theme: String?, plain: Bool = false) throws {
-        let source = try RemoteSource(run: run)
+        let source: RemoteSource
+        do {
+            source = try RemoteSource(run: run)
+        } catch ControlSocketError.system("connect", _, let e) where e == ECONNREFUSED || e == ENOENT {
+            throw ValidationError(
+                "\(run.path): no trainer answers on its control socket (finished or stopped? see `ffc runs`)")
+        }
         guard !plain, Console.isInteractive else {
             followPlain(source, run: run)
             return

@@ -21,6 +21,8 @@ struct Train: ParsableCommand {
     var databases: [String] = []
 
     @Option(help: "Class pool slots Q (original: --queue_size).") var queueSize: Int?
+    @Option(help: "Resize the class pool after given steps, e.g. 5000:20000,9000:40000 (STEP:Q,…).")
+    var queueSizeAt: String?
     @Option(help: "Identity pairs per step per process, B; the step also takes B instances.") var batchSize: Int?
     @Option(help: "Gallery EMA weight: g = alpha*g + (1-alpha)*p.") var alpha: Double?
     @Option(help: "Margin: AM, Arc or SV.") var lossType: String?
@@ -59,6 +61,7 @@ struct Train: ParsableCommand {
     @Option(help: "Console theme name or file.") var theme: String?
 
     func run() throws {
+        if let error = FaultPoint.environmentError { throw ValidationError(error.description) }
         let config = try resolvedConfig()
         if headless || isatty(STDOUT_FILENO) == 0 {
             try trainHere(config)
@@ -90,6 +93,15 @@ struct Train: ParsableCommand {
         if let config { try c.applyOptimConfig(path: config) }
         if !databases.isEmpty { c.databases = databases }
         if let v = queueSize { c.queueSize = v }
+        if let v = queueSizeAt {
+            c.queueSizeAt = try v.split(separator: ",").map { entry in
+                let parts = entry.split(separator: ":").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+                guard parts.count == 2, let step = parts[0], let q = parts[1] else {
+                    throw ValidationError("--queue-size-at \(v): expected STEP:Q pairs like 5000:20000,9000:40000")
+                }
+                return TrainingConfig.QueueResize(step: step, queueSize: q)
+            }
+        }
         if let v = batchSize { c.batchSize = v }
         if let v = alpha { c.alpha = v }
         if let v = lossType { c.lossType = try Self.choice(v, flag: "--loss-type", expected: "AM, Arc, SV") }

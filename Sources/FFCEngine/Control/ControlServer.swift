@@ -1,7 +1,12 @@
 // Control: serves a run over its control socket. Any number of clients (consoles, `ffc attach`,
 // scripts) connect; each gets snapshot deltas at the rate it subscribed to and answers to its
 // requests. Commands go to the source in arrival order across all clients (the source queues
-// them for the next step boundary).
+// them for the next step boundary). A peer of another uid is refused at accept. A bad request
+// — not JSON, longer than `maxRequestBytes`, cut off by the end of the stream — gets an error
+// reply and the connection goes on. Each client has its own reader thread, and every write to
+// a client is non-blocking (what the socket does not take waits in that client's backlog), so
+// a client that stops mid-line or stops reading stalls nobody: not the other clients, not the
+// trainer, not `stop()`.
 import Foundation
 import Synchronization
 
@@ -16,12 +21,18 @@ public final class ControlServer: Sendable {
     private let threadsDone = DispatchGroup()
     /// Serialises request handling across clients so commands keep arrival order.
     private let requestLock = Mutex<Void>(())
+    private let warn: @Sendable (String) -> Void
+    /// Requests are a few hundred bytes; a longer line is a broken or hostile client.
+    public static let maxRequestBytes = 1 << 16
 
-    /// Listens at `path` (mode 0600) and starts accepting.
-    public init(path: String, hub: MetricsHub, source: any ConsoleSource) throws {
+    /// Listens at `path` (mode 0600) and starts accepting. `warn` hears of refused peers.
+    public init(
+        path: String, hub: MetricsHub, source: any ConsoleSource, warn: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws {
         self.path = path
         self.hub = hub
         self.source = source
+        self.warn = warn
         listenFD = try ControlSocket.listen(path: path)
         threadsDone.enter()
         Thread.detachNewThread { [self] in
@@ -56,6 +67,16 @@ public final class ControlServer: Sendable {
                 if errno == EINTR || errno == ECONNABORTED { continue }
                 return
             }
+            let owner = geteuid()
+            guard let peer = ControlSocket.peer(fd), peer.uid == owner else {
+                let who = ControlSocket.peer(fd).map { "uid \($0.uid) (pid \($0.pid))" } ?? "a peer of unknown uid"
+                let refusal = ServerMessage.reply(
+                    id: -1, .error("refused: \(who) is not the run's owner (uid \(owner))"))
+                _ = ControlSocket.sendWithoutWaiting(fd, ControlCoding.encodeLine(refusal)[...])
+                Glibc.close(fd)
+                warn("control socket: refused a connection from \(who): not the run's owner")
+                continue
+            }
             let id = nextClientID.add(1, ordering: .relaxed).newValue
             let client = ControlClientConnection(fd: fd)
             clients.withLock { $0[id] = client }
@@ -71,14 +92,22 @@ public final class ControlServer: Sendable {
     }
 
     private func serve(_ client: ControlClientConnection) {
-        let reader = LineReader(fd: client.fd)
-        while let line = reader.next() {
-            guard let message = try? ControlCoding.decode(ClientMessage.self, line: line) else {
-                client.send(
-                    .reply(id: -1, .error("unreadable request: \(String(decoding: line.prefix(200), as: UTF8.self))")))
-                continue
+        let reader = LineReader(fd: client.fd, maxLineBytes: Self.maxRequestBytes)
+        while let frame = reader.next() {
+            switch frame {
+            case .line(let line):
+                guard let message = try? ControlCoding.decode(ClientMessage.self, line: line) else {
+                    client.send(
+                        .reply(
+                            id: -1, .error("unreadable request: \(String(decoding: line.prefix(200), as: UTF8.self))")))
+                    continue
+                }
+                client.send(.reply(id: message.id, handle(message.request, client: client)))
+            case .oversized(let limit):
+                client.send(.reply(id: -1, .error("request longer than \(limit) bytes: skipped up to its newline")))
+            case .truncated(let bytes):
+                client.send(.reply(id: -1, .error("request cut off: \(bytes) bytes and no newline before the end")))
             }
-            client.send(.reply(id: message.id, handle(message.request, client: client)))
         }
     }
 
@@ -101,7 +130,10 @@ public final class ControlServer: Sendable {
             client.pushDelta(from: hub)
             return .accepted
         case .subscribe(let hz):
-            guard hz >= 0, hz <= 100 else { return .error("subscribe rate \(hz) Hz is outside 0…100") }
+            // Below 0.01 Hz the push interval in nanoseconds would not fit its UInt64.
+            guard hz == 0 || (hz >= 0.01 && hz <= 100) else {
+                return .error("subscribe rate \(hz) Hz: expected 0 (stop) or 0.01…100")
+            }
             client.subscribe(hz: hz)
             client.pushDelta(from: hub)
             return .accepted
@@ -117,13 +149,15 @@ public final class ControlServer: Sendable {
 
     private func pushDeltas(force: Bool) {
         let now = DispatchTime.now().uptimeNanoseconds
-        for client in clients.withLock({ Array($0.values) }) where client.isDue(now: now, force: force) {
-            client.pushDelta(from: hub)
+        for client in clients.withLock({ Array($0.values) }) {
+            client.flush()
+            if client.isDue(now: now, force: force) { client.pushDelta(from: hub) }
         }
     }
 }
 
-/// One connected client: its descriptor, what it has seen and when it wants the next delta.
+/// One connected client: its descriptor, what it has seen, when it wants the next delta, and
+/// what it has not read yet.
 final class ControlClientConnection: Sendable {
     private struct State {
         var open = true
@@ -133,7 +167,14 @@ final class ControlClientConnection: Sendable {
         var nextPushNanos: UInt64 = 0
         var recordsSeen = 0
         var eventsSeen = 0
+        /// Bytes the socket did not take yet, from `backlogStart` on; whole lines, in order.
+        var backlog: [UInt8] = []
+        var backlogStart = 0
+        var backlogBytes: Int { backlog.count - backlogStart }
     }
+
+    /// A client this far behind is not reading: it is hung up.
+    static let maxBacklogBytes = 64 << 20
 
     let fd: Int32
     private let state = Mutex(State())
@@ -155,30 +196,62 @@ final class ControlClientConnection: Sendable {
         }
     }
 
-    /// Sends what the client has not seen; writes happen under the lock so lines never interleave.
+    /// Queues what the client has not seen. While older lines still wait, nothing new is
+    /// made: the next delta covers everything since the last one sent.
     func pushDelta(from hub: MetricsHub) {
         state.withLock { s in
-            guard s.open else { return }
+            guard s.open, s.backlogBytes == 0 else { return }
             let delta = hub.delta(sinceRecords: s.recordsSeen, sinceEvents: s.eventsSeen)
             s.recordsSeen = delta.recordsTotal
             s.eventsSeen = delta.eventsTotal
-            if !ControlSocket.writeAll(fd, ControlCoding.encodeLine(ServerMessage.delta(delta))) { s.open = false }
+            queue(ControlCoding.encodeLine(ServerMessage.delta(delta)), &s)
         }
     }
 
     func send(_ message: ServerMessage) {
-        state.withLock { s in
-            guard s.open else { return }
-            if !ControlSocket.writeAll(fd, ControlCoding.encodeLine(message)) { s.open = false }
+        state.withLock { s in queue(ControlCoding.encodeLine(message), &s) }
+    }
+
+    /// Sends what the socket takes of the backlog now.
+    func flush() {
+        state.withLock { s in drain(&s) }
+    }
+
+    private func queue(_ line: [UInt8], _ s: inout State) {
+        guard s.open else { return }
+        s.backlog.append(contentsOf: line)
+        drain(&s)
+    }
+
+    private func drain(_ s: inout State) {
+        sending: while s.open && s.backlogBytes > 0 {
+            switch ControlSocket.sendWithoutWaiting(fd, s.backlog[s.backlogStart...]) {
+            case .sent(let n): s.backlogStart += n
+            case .wouldBlock: break sending
+            case .closed: s.open = false
+            }
+        }
+        if s.backlogBytes == 0 || !s.open {
+            s.backlog.removeAll(keepingCapacity: s.backlog.count <= 1 << 20)
+            s.backlogStart = 0
+        } else if s.backlogBytes > Self.maxBacklogBytes {
+            hangUp(&s)
+        } else if s.backlogStart > 1 << 20 {
+            s.backlog.removeFirst(s.backlogStart)
+            s.backlogStart = 0
         }
     }
 
     /// Wakes the reader (it sees end of stream); the descriptor stays valid until `close()`.
     func hangUp() {
-        state.withLock { s in
-            s.open = false
-            if s.descriptorValid { shutdown(fd, Int32(SHUT_RDWR)) }
-        }
+        state.withLock { s in hangUp(&s) }
+    }
+
+    private func hangUp(_ s: inout State) {
+        s.open = false
+        s.backlog = []
+        s.backlogStart = 0
+        if s.descriptorValid { shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
     func close() {

@@ -1,6 +1,8 @@
-// Control: the POSIX side of the run's control socket — a Unix-domain stream socket only the
-// owner may open (mode 0600), carrying newline-delimited JSON. This is the one file here that
-// calls socket APIs; `ControlServer` and `RemoteSource` see file descriptors and lines.
+// Control: the POSIX side of the run's control socket — a Unix-domain stream socket carrying
+// newline-delimited JSON that only its owner may use: the socket file is mode 0600, its
+// directory must be the owner's and writable by nobody else (or others could replace the
+// socket), and the server checks each peer's uid (SO_PEERCRED) as well. This is the one file
+// here that calls socket APIs; `ControlServer` and `RemoteSource` see descriptors and lines.
 import Foundation
 
 public enum ControlSocketError: Error, CustomStringConvertible, Equatable {
@@ -10,6 +12,7 @@ public enum ControlSocketError: Error, CustomStringConvertible, Equatable {
     case closed(path: String)
     case timeout(path: String, seconds: Double)
     case protocolError(path: String, reason: String)
+    case unsafeDirectory(path: String, mode: UInt32, owner: UInt32)
 
     public var description: String {
         switch self {
@@ -20,6 +23,11 @@ public enum ControlSocketError: Error, CustomStringConvertible, Equatable {
         case .closed(let path): return "\(path): connection closed"
         case .timeout(let path, let seconds): return "\(path): no reply within \(seconds) s"
         case .protocolError(let path, let reason): return "\(path): protocol error: \(reason)"
+        case .unsafeDirectory(let path, let mode, let owner):
+            let whose = owner == geteuid() ? "yours" : "owned by uid \(owner), not by you (uid \(geteuid()))"
+            return "\(path): the control socket's directory is \(whose), mode \(String(mode, radix: 8)): "
+                + "it must be yours and writable by you only, or others could replace the socket "
+                + "(chown, then chmod go-w \(path))"
         }
     }
 }
@@ -46,10 +54,17 @@ enum ControlSocket {
         return fd
     }
 
-    /// Binds and listens at `path` with mode 0600. A stale socket file (nobody answers) is
-    /// replaced; a live one is an error.
+    /// Binds and listens at `path` with mode 0600, in a directory only we may write. A stale
+    /// socket file (nobody answers) is replaced; a live one is an error.
     static func listen(path: String) throws -> Int32 {
         var addr = try address(path)
+        let parent = (path as NSString).deletingLastPathComponent
+        let dir = parent.isEmpty ? "." : parent
+        var st = stat()
+        guard stat(dir, &st) == 0 else { throw ControlSocketError.system(call: "stat", path: dir, errno: errno) }
+        guard st.st_uid == geteuid(), st.st_mode & 0o022 == 0 else {
+            throw ControlSocketError.unsafeDirectory(path: dir, mode: st.st_mode & 0o7777, owner: st.st_uid)
+        }
         if FileManager.default.fileExists(atPath: path) {
             if answers(path: path) { throw ControlSocketError.alreadyServed(path: path) }
             unlink(path)
@@ -98,6 +113,20 @@ enum ControlSocket {
         return fd
     }
 
+    /// The connected peer's pid and user (SO_PEERCRED: as the kernel saw them at connect).
+    static func peer(_ fd: Int32) -> (pid: Int32, uid: UInt32)? {
+        // Linux's `struct ucred` (pid_t, uid_t, gid_t); Glibc's module leaves it out without _GNU_SOURCE.
+        struct PeerCredentials {
+            var pid: Int32 = 0
+            var uid: UInt32 = 0
+            var gid: UInt32 = 0
+        }
+        var cred = PeerCredentials()
+        var length = socklen_t(MemoryLayout<PeerCredentials>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &length) == 0 else { return nil }
+        return (cred.pid, cred.uid)
+    }
+
     /// Whether a process accepts connections at `path` now.
     static func answers(path: String) -> Bool {
         guard let fd = try? connect(path: path) else { return false }
@@ -118,20 +147,54 @@ enum ControlSocket {
             return true
         }
     }
+
+    /// What one non-blocking send did.
+    enum SendResult: Equatable {
+        case sent(Int)
+        /// The peer's receive buffer is full: try again later.
+        case wouldBlock
+        case closed
+    }
+
+    /// Sends what the socket takes now without waiting for the peer to read. Never raises SIGPIPE.
+    static func sendWithoutWaiting(_ fd: Int32, _ bytes: ArraySlice<UInt8>) -> SendResult {
+        bytes.withUnsafeBytes { raw in
+            while true {
+                let n = send(fd, raw.baseAddress!, raw.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
+                if n > 0 { return .sent(n) }
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return .wouldBlock }
+                return .closed
+            }
+        }
+    }
 }
 
 /// Splits what arrives on a socket into lines. Blocking; one reader per descriptor.
 final class LineReader {
+    /// What the next read yields.
+    enum Frame: Equatable {
+        /// One line without its newline.
+        case line([UInt8])
+        /// A line grew past `maxLineBytes`: it is skipped up to its newline, unbuffered.
+        case oversized(limit: Int)
+        /// The stream ended in the middle of a line of `bytes` bytes.
+        case truncated(bytes: Int)
+    }
+
     private let fd: Int32
     private var buffer: [UInt8] = []
     private var start = 0
-    /// Longer lines mean a broken or hostile peer; the connection is dropped.
-    static let maxLineBytes = 32 << 20
+    private var discarding = false
+    let maxLineBytes: Int
 
-    init(fd: Int32) { self.fd = fd }
+    init(fd: Int32, maxLineBytes: Int = 32 << 20) {
+        self.fd = fd
+        self.maxLineBytes = maxLineBytes
+    }
 
-    /// The next line without its newline, or nil at end of stream or on error.
-    func next() -> [UInt8]? {
+    /// The next frame, or nil at the end of the stream (or on an error) with nothing pending.
+    func next() -> Frame? {
         while true {
             if let nl = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
                 let line = Array(buffer[start..<nl])
@@ -140,13 +203,29 @@ final class LineReader {
                     buffer.removeFirst(start)
                     start = 0
                 }
-                return line
+                if discarding {
+                    discarding = false
+                    continue
+                }
+                return .line(line)
             }
-            if buffer.count - start > Self.maxLineBytes { return nil }
+            if discarding || buffer.count - start > maxLineBytes {
+                buffer.removeAll(keepingCapacity: true)
+                start = 0
+                if !discarding {
+                    discarding = true
+                    return .oversized(limit: maxLineBytes)
+                }
+            }
             var chunk = [UInt8](repeating: 0, count: 1 << 16)
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
             if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return nil }
+            if n <= 0 {
+                let pending = buffer.count - start
+                buffer.removeAll()
+                start = 0
+                return pending > 0 && !discarding ? .truncated(bytes: pending) : nil
+            }
             buffer.append(contentsOf: chunk[0..<n])
         }
     }

@@ -39,6 +39,8 @@ extension MetricsLine: Codable {
 
 /// Appends lines to `metrics.jsonl`. Each line is written with one `write` call on an
 /// `O_APPEND` descriptor, so a reader never sees half a line except after a crash mid-write.
+/// Opening a stream whose last line was torn that way ends it first, so the torn line is
+/// skipped alone instead of swallowing the first line appended after it.
 public final class MetricsStreamWriter {
     public let path: String
     private let fd: Int32
@@ -46,8 +48,19 @@ public final class MetricsStreamWriter {
 
     public init(path: String) throws {
         self.path = path
-        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        // Read-write: the torn-line check reads the last byte.
+        fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw RunDirectoryError.cannotOpen(path: path, errno: errno) }
+        var st = stat()
+        var last: UInt8 = 0
+        if fstat(fd, &st) == 0, st.st_size > 0, pread(fd, &last, 1, st.st_size - 1) == 1, last != UInt8(ascii: "\n") {
+            var newline = UInt8(ascii: "\n")
+            guard write(fd, &newline, 1) == 1 else {
+                let e = errno
+                close(fd)
+                throw RunDirectoryError.cannotWrite(path: path, errno: e)
+            }
+        }
         encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(

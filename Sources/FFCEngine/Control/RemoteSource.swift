@@ -104,14 +104,20 @@ public final class RemoteSource: ConsoleSource {
 
     private func readLoop() {
         let reader = LineReader(fd: fd)
-        while let line = reader.next() {
-            guard let message = try? ControlCoding.decode(ServerMessage.self, line: line) else { continue }
+        while let frame = reader.next() {
+            guard case .line(let line) = frame, let message = try? ControlCoding.decode(ServerMessage.self, line: line)
+            else { continue }
             switch message {
             case .delta(let delta): merge(delta)
             case .reply(let id, let reply):
                 if let box = waiting.withLock({ $0[id] }) {
                     box.reply.withLock { $0 = reply }
                     box.ready.signal()
+                } else if case .error(let text) = reply {
+                    // Unasked-for: the trainer refusing this connection, or a request it could not read.
+                    local.withLock { s in
+                        s.events.append(EventRecord(step: s.step, kind: .warning, message: "trainer: \(text)"))
+                    }
                 }
             }
         }

@@ -38,12 +38,19 @@ public struct RunDirectory: Sendable, Equatable {
     /// The event message that marks a run that ended on its own (all steps or epochs done).
     public static let finishedMessage = "finished"
 
-    /// Creates the directory and `checkpoints/` inside it.
+    /// Creates the directory and `checkpoints/` inside it. A directory made here is writable
+    /// by its owner only, whatever the umask: the control socket lives in it
+    /// (`ControlSocket.listen` refuses a directory others may write).
     public func create() throws {
+        let existed = FileManager.default.fileExists(atPath: path)
         do {
             try FileManager.default.createDirectory(atPath: checkpointsPath, withIntermediateDirectories: true)
         } catch {
             throw RunDirectoryError.cannotCreate(path: checkpointsPath, reason: error.localizedDescription)
+        }
+        var st = stat()
+        if !existed, stat(path, &st) == 0, st.st_mode & 0o022 != 0, chmod(path, st.st_mode & 0o755) != 0 {
+            throw RunDirectoryError.cannotCreate(path: path, reason: String(cString: strerror(errno)))
         }
     }
 

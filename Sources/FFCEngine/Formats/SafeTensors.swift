@@ -51,12 +51,18 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
     case truncated(path: String)
     case badHeader(path: String, reason: String)
     case missing(path: String, name: String)
+    case checksumMismatch(path: String, stated: String, computed: String)
+    case badChecksumField(path: String)
 
     public var description: String {
         switch self {
         case .truncated(let path): return "\(path): file is truncated (not a complete safetensors file)"
         case .badHeader(let path, let reason): return "\(path): bad safetensors header: \(reason)"
         case .missing(let path, let name): return "\(path): no tensor named '\(name)'"
+        case .checksumMismatch(let path, let stated, let computed):
+            return "\(path): checksum mismatch: the header says crc32 \(stated), the bytes give \(computed) (corrupted)"
+        case .badChecksumField(let path):
+            return "\(path): the header's crc32 entry is not 8 hex digits stated once (corrupted)"
         }
     }
 }
@@ -125,6 +131,7 @@ public struct SafeTensorsFile: Sendable {
             tensor.dtype = dtype
             file.tensors[name] = tensor
         }
+        if let stated = file.metadata[checksumKey] { try verifyChecksum(bytes, stated: stated, path: path) }
         return file
     }
 
@@ -152,37 +159,76 @@ public struct SafeTensorsFile: Sendable {
     }
 
     /// Writes atomically: a temporary file beside the target, fsync, then rename, so a
-    /// crash leaves either the old file or the new one, never half of one.
-    public func write(path: String) throws {
-        try AtomicFile.write(encode(), to: path)
+    /// crash leaves either the old file or the new one, never half of one. With `checksum`
+    /// the metadata carries the file's CRC-32 (SafeTensors+Checksum.swift), checked on read.
+    public func write(path: String, checksum: Bool = false) throws {
+        try AtomicFile.write(checksum ? encodeWithChecksum() : encode(), to: path)
     }
 }
 
-/// Whole-file writes that are never seen half-written.
+public enum AtomicFileError: Error, CustomStringConvertible, Equatable {
+    case failed(path: String, operation: String, errno: Int32)
+
+    public var description: String {
+        switch self {
+        case .failed(let path, let operation, let e):
+            return "\(path): \(operation) failed: \(String(cString: strerror(e)))"
+        }
+    }
+}
+
+/// Whole-file writes that are never seen half-written: a temporary file `PATH.tmp-PID` beside
+/// the target, written, fsynced, renamed over the target, then the directory fsynced so the
+/// rename itself survives a power cut. On any failure (a full disk, say) the temporary file is
+/// removed and the target is untouched; the error names the call and the system's reason.
 public enum AtomicFile {
-    public static func write(_ bytes: [UInt8], to path: String) throws {
-        let tmp = path + ".tmp-\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: tmp]) }
-        var written = 0
-        let ok: Bool = bytes.withUnsafeBytes { raw in
-            while written < raw.count {
-                let n = Foundation.write(fd, raw.baseAddress! + written, raw.count - written)
-                if n <= 0 { return false }
-                written += n
-            }
-            return fsync(fd) == 0
-        }
-        close(fd)
-        guard ok, rename(tmp, path) == 0 else {
+    public static let temporaryInfix = ".tmp-"
+
+    /// `faultPoints` name where the SIGKILL test may stop this write (`FaultPoint`): with
+    /// half the bytes written, and after the rename before the directory is synced.
+    public static func write(
+        _ bytes: [UInt8], to path: String, faultPoints: (halfWritten: FaultPoint, renamed: FaultPoint)? = nil
+    ) throws {
+        let tmp = path + temporaryInfix + "\(getpid())"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw AtomicFileError.failed(path: tmp, operation: "open", errno: errno) }
+        func fail(_ operation: String, _ e: Int32) -> AtomicFileError {
             unlink(tmp)
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+            return .failed(path: tmp, operation: operation, errno: e)
         }
+        let half = bytes.count / 2
+        let writeError: Int32? = bytes.withUnsafeBytes { raw in
+            for (range, fault) in [(0..<half, faultPoints?.halfWritten), (half..<raw.count, nil)] {
+                var written = range.lowerBound
+                while written < range.upperBound {
+                    let n = Foundation.write(fd, raw.baseAddress! + written, range.upperBound - written)
+                    if n < 0 && errno == EINTR { continue }
+                    if n < 0 { return errno }
+                    if n == 0 { return EIO }
+                    written += n
+                }
+                fault?.pass()
+            }
+            return nil
+        }
+        if let e = writeError {
+            close(fd)
+            throw fail("write", e)
+        }
+        if fsync(fd) != 0 {
+            let e = errno
+            close(fd)
+            throw fail("fsync", e)
+        }
+        if close(fd) != 0 { throw fail("close", errno) }
+        if rename(tmp, path) != 0 { throw fail("rename to \(path)", errno) }
+        faultPoints?.renamed.pass()
         let dir = (path as NSString).deletingLastPathComponent
-        let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY)
-        if dfd >= 0 {
-            fsync(dfd)
-            close(dfd)
+        let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dfd >= 0 else { throw AtomicFileError.failed(path: dir, operation: "open directory", errno: errno) }
+        defer { close(dfd) }
+        guard fsync(dfd) == 0 else {
+            throw AtomicFileError.failed(path: dir, operation: "fsync directory", errno: errno)
         }
     }
 }

@@ -25,7 +25,8 @@ extension ClassPool {
         case .drift: rows.sort { ($0.bankCosine, $0.recencyRank) < ($1.bankCosine, $1.recencyRank) }
         }
         let start = min(max(offset, 0), rows.count)
-        var page = Array(rows[start..<min(rows.count, start + max(limit, 0))])
+        // `limit` comes from the control socket: any Int, so no `start + limit`.
+        var page = Array(rows[start..<(start + min(rows.count - start, max(limit, 0)))])
         for i in page.indices { page[i].bankCosine = bankCosine(page[i].slot) }
         fillNearest(&page)
         return page

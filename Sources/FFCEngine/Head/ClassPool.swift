@@ -263,6 +263,7 @@ public struct ClassPool: Sendable {
         try checkSize(newCapacity)
         guard newCapacity != capacity else { return }
         let moves = try lru.resize(capacity: newCapacity)
+        FaultPoint.poolResize.pass()
         if newCapacity > capacity {
             appendRandomSlots(newCapacity - capacity)
         } else {

@@ -34,6 +34,23 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
     public var head = HeadKind.ffc
     /// Partial FC: share of negative centres sampled per step.
     public var pfcSampleRate = 0.1
+    /// Class pool resizes at step boundaries (`--queue-size-at STEP:Q,…`), as the console's
+    /// resize command does them but at steps fixed in advance, so a run is reproducible.
+    public var queueSizeAt: [QueueResize] = []
+
+    /// After step `step`, the pool becomes `queueSize` slots.
+    public struct QueueResize: Sendable, Equatable, Codable {
+        public var step: Int
+        public var queueSize: Int
+        public init(step: Int, queueSize: Int) {
+            self.step = step
+            self.queueSize = queueSize
+        }
+        enum CodingKeys: String, CodingKey {
+            case step
+            case queueSize = "queue_size"
+        }
+    }
 
     // Optimiser and schedule (the original's optim_config keys).
     public var lr = 0.1
@@ -84,6 +101,7 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
         case inputSize = "input_size"
         case head
         case pfcSampleRate = "pfc_sample_rate"
+        case queueSizeAt = "queue_size_at"
         case lr = "LR"
         case lrMin = "LR_min"
         case epochs, milestones, gammas, warmup, patience, scheduler, momentum
@@ -125,6 +143,7 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
         try take(.inputSize, &inputSize)
         try take(.head, &head)
         try take(.pfcSampleRate, &pfcSampleRate)
+        try take(.queueSizeAt, &queueSizeAt)
         try take(.lr, &lr)
         try take(.lrMin, &lrMin)
         try take(.epochs, &epochs)
@@ -191,6 +210,11 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
                 String(
                     format: "class pool Q=%d slots = %.2f%% of %d identities, alpha %.4g", queueSize, share, identities,
                     alpha))
+            if !queueSizeAt.isEmpty {
+                lines.append(
+                    "class pool resizes: "
+                        + queueSizeAt.map { "after step \($0.step) to \($0.queueSize)" }.joined(separator: ", "))
+            }
         } else {
             lines.append("\(head.rawValue) head over \(identities) identities")
         }
@@ -226,6 +250,16 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
         }
         if !(pfcSampleRate > 0 && pfcSampleRate <= 1) {
             throw fail("pfc_sample_rate", pfcSampleRate, "must be in (0, 1]")
+        }
+        if !queueSizeAt.isEmpty {
+            let text = queueSizeAt.map { "\($0.step):\($0.queueSize)" }.joined(separator: ",")
+            if head != .ffc { throw fail("queue_size_at", text, "resizes the class pool: needs head ffc") }
+            if queueSizeAt.contains(where: { $0.step < 1 || $0.queueSize < 1 }) {
+                throw fail("queue_size_at", text, "steps and sizes must be ≥ 1")
+            }
+            if zip(queueSizeAt, queueSizeAt.dropFirst()).contains(where: { $0.step >= $1.step }) {
+                throw fail("queue_size_at", text, "steps must be increasing")
+            }
         }
         if maxSteps < 0 { throw fail("max_steps", maxSteps, "must be ≥ 0") }
         if checkpointKeep < 1 { throw fail("checkpoint_keep", checkpointKeep, "must be ≥ 1") }

@@ -39,8 +39,8 @@ extension TrainingRun {
         return file
     }
 
-    static func restore(_ trainer: Trainer, from path: String) throws {
-        let (file, step, saved) = try CheckpointStore.load(path: path)
+    static func restore(_ trainer: Trainer, from checkpoint: CheckpointStore.Loaded) throws {
+        let (file, step, saved, path) = (checkpoint.file, checkpoint.step, checkpoint.config, checkpoint.file.path)
         guard saved.netType == trainer.config.netType, saved.featDim == trainer.config.featDim,
             saved.head == trainer.config.head
         else {

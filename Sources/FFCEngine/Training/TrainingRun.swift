@@ -32,6 +32,8 @@ public final class TrainingRun: ConsoleSource {
         var smoothedStepSeconds = 0.0
         var lastProgressPrint = Date.distantPast
         var nonFiniteWarnings = 0
+        /// The step boundary `queue_size_at` was last looked at: each boundary applies it once.
+        var scheduleCheckedAtStep = -1
     }
 
     /// Sets up the run directory, nets, loaders and head; resumes from `resume` (a checkpoint
@@ -42,12 +44,14 @@ public final class TrainingRun: ConsoleSource {
         try directory.create()
         hub = MetricsHub()
         log = try TrainLog(path: directory.logPath, echo: echo)
+        var checkpoint: CheckpointStore.Loaded?
+        var refusals: [String] = []
+        if let resume { (checkpoint, refusals) = try Self.readableCheckpoint(resume, in: directory) }
         let trainer = try Trainer(config: config, makeHead: makeHead)
         let store = CheckpointStore(directory: directory.checkpointsPath, keep: config.checkpointKeep)
         var resumedStep: Int?
-        if let resume {
-            let path = try CheckpointStore.resolve(resume, runDirectory: directory)
-            try Self.restore(trainer, from: path)
+        if let checkpoint {
+            try Self.restore(trainer, from: checkpoint)
             resumedStep = trainer.step
         }
         if let previous = try? MetricsStreamContents.read(path: directory.metricsPath) {
@@ -76,14 +80,49 @@ public final class TrainingRun: ConsoleSource {
         }
         // The settings a run's last bits depend on, so two runs' numbers can be compared.
         log.line("compute: \(BLAS.threads) thread(s), OpenBLAS \(BLAS.coreName), \(EngineTuning.current.summary)")
+        for refusal in refusals { record(EventRecord(step: resumedStep ?? 0, kind: .warning, message: refusal)) }
         if let resumedStep {
             record(EventRecord(step: resumedStep, kind: .info, message: "resumed from step \(resumedStep)"))
+            if let checkpoint, !refusals.isEmpty {
+                let name = (checkpoint.file.path as NSString).lastPathComponent
+                record(
+                    EventRecord(
+                        step: resumedStep, kind: .warning,
+                        message: "fell back to \(name) after refusing \(refusals.count) newer checkpoint(s)"))
+            }
         }
+    }
+
+    /// The checkpoint `spec` resumes from, read back whole. For `latest` or a run directory,
+    /// an unreadable checkpoint is set aside and the one before tried; `refusals` says what
+    /// was refused and why, for the run's events.
+    private static func readableCheckpoint(_ spec: String, in directory: RunDirectory) throws -> (
+        CheckpointStore.Loaded?, [String]
+    ) {
+        let candidates = try CheckpointStore.candidates(spec, runDirectory: directory)
+        var refusals: [String] = []
+        for path in candidates.paths {
+            do {
+                return (try CheckpointStore.load(path: path), refusals)
+            } catch CheckpointError.unreadable(_, let reason) where candidates.fallsBack {
+                let aside = CheckpointStore.setAside(path).map { "set aside as \(($0 as NSString).lastPathComponent)" }
+                refusals.append(
+                    "checkpoint \(path) refused: \(reason); \(aside ?? "could not be set aside"); trying the one before"
+                )
+            }
+        }
+        throw CheckpointError.noReadableCheckpoint(
+            directory: (candidates.paths[0] as NSString).deletingLastPathComponent, refused: refusals)
     }
 
     /// Serves the run on `control.sock` until it ends.
     public func serveControlSocket() throws {
-        let s = try ControlServer(path: directory.socketPath, hub: hub, source: self)
+        let s = try ControlServer(path: directory.socketPath, hub: hub, source: self) { [weak self] message in
+            guard let self else { return }
+            queue.async {
+                self.record(EventRecord(step: self.state.value.trainer.step, kind: .warning, message: message))
+            }
+        }
         server.withLock { $0 = s }
     }
 
@@ -120,6 +159,7 @@ public final class TrainingRun: ConsoleSource {
     /// One queue item: apply commands, then one step (or a short wait while paused), then
     /// re-enqueue itself so inspection requests interleave between steps.
     private func advance() {
+        applyScheduledResize()
         applyCommands()
         let trainer = state.value.trainer
         if state.value.stopRequested || trainer.step >= trainer.totalSteps {
@@ -143,6 +183,7 @@ public final class TrainingRun: ConsoleSource {
         let trainer = state.value.trainer
         let started = Date()
         let outcome = try trainer.runStep()
+        FaultPoint.step.pass()
         let seconds = Date().timeIntervalSince(started)
         let smoothing = state.value.smoothedStepSeconds == 0 ? 1 : 0.1
         state.value.smoothedStepSeconds += smoothing * (seconds - state.value.smoothedStepSeconds)
@@ -232,6 +273,27 @@ public final class TrainingRun: ConsoleSource {
         if s >= 3600 { return "\(s / 3600)h\(String(format: "%02d", s / 60 % 60))m" }
         if s >= 60 { return "\(s / 60)m\(String(format: "%02d", s % 60))s" }
         return "\(s)s"
+    }
+
+    /// `queue_size_at`: at the boundary after step S the pool becomes Q slots, applied and
+    /// logged as the console's resize command is. A run resumed from a checkpoint of step S
+    /// (written before that boundary) resizes again; one already resized keeps its size.
+    private func applyScheduledResize() {
+        let trainer = state.value.trainer
+        guard state.value.scheduleCheckedAtStep != trainer.step else { return }
+        state.value.scheduleCheckedAtStep = trainer.step
+        guard let entry = config.queueSizeAt.first(where: { $0.step == trainer.step }),
+            entry.queueSize != trainer.head.capacity
+        else { return }
+        switch apply(.setQueueSize(entry.queueSize)) {
+        case .applied(let message):
+            record(EventRecord(step: trainer.step, kind: .command, message: "queue_size_at: " + message))
+        case .refused(let reason):
+            record(
+                EventRecord(
+                    step: trainer.step, kind: .refused,
+                    message: "queue_size_at \(entry.step):\(entry.queueSize) refused: \(reason)"))
+        }
     }
 
     private func applyCommands() {

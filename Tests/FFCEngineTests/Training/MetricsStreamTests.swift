@@ -35,6 +35,20 @@ import Testing
         #expect(back.skippedLines == 1)
     }
 
+    /// A trainer killed mid-line leaves a torn last line; the next writer ends it before
+    /// appending, so only the torn line is lost, not the first line after it.
+    @Test func writerOpenedAfterATornLineEndsItFirst() throws {
+        let path = NSTemporaryDirectory() + "metrics-\(UUID().uuidString).jsonl"
+        defer { unlink(path) }
+        let good = #"{"type":"event","step":1,"kind":"info","message":"hi","wallTime":0}"#
+        try Data((good + "\n{\"type\":\"step\",\"st").utf8).write(to: URL(fileURLWithPath: path))
+        try MetricsStreamWriter(path: path).append(.event(EventRecord(step: 2, kind: .info, message: "resumed")))
+        try MetricsStreamWriter(path: path).append(.event(EventRecord(step: 3, kind: .info, message: "again")))
+        let back = try MetricsStreamContents.read(path: path)
+        #expect(back.events.map(\.message) == ["hi", "resumed", "again"])
+        #expect(back.skippedLines == 1)
+    }
+
     @Test func hubDeltaHoldsOnlyUnseenRecordsAndWindowStaysBounded() {
         let hub = MetricsHub(historyLimit: 10, eventLimit: 4)
         for step in 1...25 {

@@ -78,6 +78,30 @@ import Testing
         #expect(throws: TrainingConfigError.self) { try config.validate() }
     }
 
+    @Test func poolResizeScheduleIsCheckedAndRoundTrips() throws {
+        var config = TrainingConfig()
+        config.queueSizeAt = [.init(step: 10, queueSize: 200), .init(step: 30, queueSize: 100)]
+        try config.validate()
+        #expect(try TrainingConfig.decode(json: config.encodedJSON()) == config)
+        #expect(config.encodedJSON().contains("\"queue_size_at\""))
+        let refused: [([TrainingConfig.QueueResize], TrainingConfig.HeadKind, String)] = [
+            ([.init(step: 30, queueSize: 1), .init(step: 10, queueSize: 2)], .ffc, "steps must be increasing"),
+            ([.init(step: 10, queueSize: 1), .init(step: 10, queueSize: 2)], .ffc, "steps must be increasing"),
+            ([.init(step: 0, queueSize: 5)], .ffc, "steps and sizes must be ≥ 1"),
+            ([.init(step: 5, queueSize: 0)], .ffc, "steps and sizes must be ≥ 1"),
+            ([.init(step: 5, queueSize: 9)], .fc, "resizes the class pool: needs head ffc"),
+        ]
+        for (schedule, head, reason) in refused {
+            var c = TrainingConfig()
+            c.queueSizeAt = schedule
+            c.head = head
+            let text = schedule.map { "\($0.step):\($0.queueSize)" }.joined(separator: ",")
+            #expect(throws: TrainingConfigError.invalid(key: "queue_size_at", value: text, reason: reason)) {
+                try c.validate()
+            }
+        }
+    }
+
     @Test func configJSONRoundTripsWithTheOriginalsKeyNames() throws {
         var config = TrainingConfig()
         config.queueSize = 123

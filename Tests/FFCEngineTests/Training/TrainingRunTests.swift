@@ -132,6 +132,38 @@ enum TrainerFixture {
         #expect(run.inspect(sort: .recency, offset: 0, limit: 100).count == last.poolOccupancy)
     }
 
+    /// `queue_size_at` resizes at the boundary after its step, logged like the console's
+    /// command; a run resumed from a checkpoint written before that boundary resizes again,
+    /// one resumed after it keeps the size its checkpoint has.
+    @Test func scheduledPoolResizesApplyAfterTheirStepsAndAgainOnlyWhenResumedBeforeThem() throws {
+        var config = TrainerFixture.config("schedule", steps: 6)
+        config.batchSize = 4
+        config.checkpointEvery = 2
+        config.queueSizeAt = [
+            .init(step: 2, queueSize: 24), .init(step: 5, queueSize: 12), .init(step: 6, queueSize: 41),
+        ]
+        let run = try TrainerFixture.run(config)
+        let contents = try MetricsStreamContents.read(path: run.directory.metricsPath)
+        #expect(contents.steps.map(\.poolCapacity) == [16, 16, 24, 24, 24, 12])
+        let scheduled = contents.events.filter { $0.message.hasPrefix("queue_size_at") }
+        #expect(scheduled.map(\.step) == [2, 5, 6])
+        #expect(scheduled[0].kind == .command && scheduled[0].message.hasPrefix("queue_size_at: queue_size 16 → 24"))
+        #expect(scheduled[2].kind == .refused && scheduled[2].message.contains("larger than the 40 identities"))
+
+        var rest = config
+        rest.maxSteps = 8
+        for (from, resizedAgain) in [(2, true), (4, false)] {
+            let store = CheckpointStore(directory: run.directory.checkpointsPath, keep: 9)
+            let resumed = try TrainerFixture.run(rest, resume: store.path(step: from))
+            let after = try MetricsStreamContents.read(path: resumed.directory.metricsPath).events.drop {
+                $0.message != "resumed from step \(from)"
+            }
+            let again = after.filter { $0.message.hasPrefix("queue_size_at: queue_size 16 → 24") }
+            #expect(again.count == (resizedAgain ? 1 : 0), "resumed from step \(from)")
+            #expect(resumed.snapshot().latest?.poolCapacity == 12)
+        }
+    }
+
     @Test func controlSocketServesARunningTrainer() throws {
         var config = TrainerFixture.config("socket", steps: 400)
         config.runDir = "/tmp/ffc-sock-run-\(UUID().uuidString.prefix(6))"
