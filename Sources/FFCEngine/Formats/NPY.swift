@@ -218,7 +218,8 @@ struct NPYHeader {
         default:
             throw NPYError.badHeader(path: path, reason: "format version \(major) is not 1, 2 or 3")
         }
-        let header = read(prefix, headerLength)
+        // Checked against the file before reading, so a declared 4 GB header allocates nothing.
+        let header = headerLength <= fileSize - prefix ? read(prefix, headerLength) : []
         guard header.count == headerLength else {
             throw NPYError.badHeader(path: path, reason: "header shorter than its declared \(headerLength) bytes")
         }
@@ -249,7 +250,15 @@ struct NPYHeader {
         }
         let dataOffset = prefix + headerLength
         let have = fileSize - dataOffset
-        let need = dims.reduce(1, *) * dtype.size
+        // A shape whose byte count overflows cannot fit any file: refused, not trapped on.
+        var need = dtype.size
+        for d in dims {
+            let (product, overflow) = need.multipliedReportingOverflow(by: d)
+            guard !overflow else {
+                throw NPYError.badHeader(path: path, reason: "shape \(shapeText) holds more bytes than a file can")
+            }
+            need = product
+        }
         guard have >= need else { throw NPYError.truncated(path: path, needBytes: need, haveBytes: max(have, 0)) }
         return NPYHeader(dtype: dtype, shape: dims, dataOffset: dataOffset)
     }
