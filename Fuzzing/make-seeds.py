@@ -133,4 +133,32 @@ lines = {
 }
 for name, obj in lines.items():
     put("FuzzControlMessage", name, json.dumps(obj, separators=(",", ":")) + "\n")
+
+# libFuzzer dictionaries (-dict) for the formats whose tokens random mutation rarely spells.
+def dictionary(harness, tokens):
+    d = os.path.join(os.path.dirname(root), "dict")
+    os.makedirs(d, exist_ok=True)
+    def esc(t):
+        return "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "\\x%02x" % ord(c) for c in t)
+    with open(os.path.join(d, harness + ".dict"), "w") as f:
+        for t in sorted(set(tokens)):
+            f.write('"%s"\n' % esc(t))
+
+numbers = ["0", "-1", "1e400", "9223372036854775807", "9223372036854775808", "-9223372036854775808",
+           "18446744073709551615", "4294967295", "1.5", "\"inf\"", "\"nan\"", "\"-inf\"", "null", "true", "false"]
+dictionary("FuzzTrainingConfig", ['"%s":' % k for k in config] + numbers + ['"AM"', '"Arc"', '"SV"', '"fc"', '"pfc"', '"cosine"'])
+dictionary("FuzzOptimConfig", ['"%s":' % k for k in ["scheduler", "epochs", "warmup", "patience", "milestones",
+           "gammas", "LR_min", "optim", "LR", "decay", "momentum", "nesterov"]]
+           + ['"str"', '"int"', '"bool"', '"float"', '"none"', '"SGD"', '"multistep"', '"cosine"'] + numbers)
+control_keys = ["id", "request", "command", "_0", "_1", "inspect", "sort", "offset", "limit", "lookup", "identity",
+                "sampleImage", "snapshot", "subscribe", "hz", "setQueueSize", "setLearningRate", "pause", "resume",
+                "checkpointNow", "stop", "reply", "delta", "accepted", "slots", "slot", "image", "error", "width",
+                "height", "rgb", "recordsTotal", "eventsTotal", "history", "events", "kind", "message", "wallTime"]
+dictionary("FuzzControlMessage", ['"%s":' % k for k in control_keys] + numbers + ['"recency"', '"age"', '"writes"', '"drift"', "{}"])
+dictionary("FuzzSafeTensors", ['"dtype":', '"shape":', '"data_offsets":', '"__metadata__":', '"crc32":"', '"F32"',
+           '"I64"', '"U8"', '"F16"'] + numbers + ["\xff\xff\xff\xff\xff\xff\xff\x7f"])
+dictionary("FuzzNPY", ["\x93NUMPY", "'descr':", "'fortran_order':", "'shape':", "'<f4'", "'<i8'", "'float32'",
+           "True", "False", "9223372036854775807L", "(", ")", ","])
+dictionary("FuzzInsightfaceBin", ["\x80\x02", "\x80\x04", "\x95", "c_codecs\nencode\n", "latin1", "\x8c\x06latin1",
+           "\xff\xff\xff\xff\xff\xff\xff\x7f", "\xff\xff\xff\xff"])
 print("seeds in", root)

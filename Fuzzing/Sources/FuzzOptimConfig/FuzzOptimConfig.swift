@@ -8,8 +8,10 @@ public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     // applyOptimConfig(path:) reads the file as String(decoding:as: UTF8.self).
     let text = String(decoding: fuzzBytes(data, size), as: UTF8.self)
     var config = TrainingConfig()
-    guard (try? config.applyOptimConfig(json: text, path: "<fuzz>")) != nil else { return 0 }
-    try? config.validate()
+    guard (try? config.applyOptimConfig(json: text, path: "<fuzz>")) != nil, (try? config.validate()) != nil else {
+        return 0
+    }
+    _ = config.summaryLines(identities: 1000, images: 10000)
     return 0
 }
 
