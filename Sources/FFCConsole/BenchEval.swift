@@ -63,8 +63,8 @@ struct BenchEval: ParsableCommand {
 
         // Plain sgemm of the same shapes, alternated with the identification run by run so all
         // see the same machine load: (1) the identification's own calls — probeChunk ×
-        // tileColumns tiles, single-threaded, one worker per core — and (2) OpenBLAS's threads
-        // on whole P × blockRows blocks. The faster is the peak the identification is held to.
+        // tileColumns tiles, single-threaded, one worker per core — and (2) the engine's split sgemm
+        // (BLAS.threads single-threaded blocks) on whole P × blockRows blocks. The faster is the peak the identification is held to.
         let cols = min(blockRows, d)
         let block = randomUnitRows(cols, seed: 2)
         var tileGflops: [Double] = []
@@ -104,7 +104,7 @@ struct BenchEval: ParsableCommand {
             ],
             [
                 "row": "sgemm (threads)", "size": size, "gflops": threaded,
-                "calls": "\(p)×\(cols) blocks, OpenBLAS threads", "load": load,
+                "calls": "\(p)×\(cols) blocks, split over BLAS.threads", "load": load,
             ],
             [
                 "row": "identify (ffc)", "size": size, "pairs_per_second": ours, "gflops": oursGflops,
@@ -136,7 +136,7 @@ struct BenchEval: ParsableCommand {
         line(
             "sgemm (tiles)", size, "-", tiles,
             "\(Identification.probeChunk)×\(Identification.tileColumns) tiles, 1 thread per core")
-        line("sgemm (threads)", size, "-", threaded, "\(p)×\(cols) blocks, OpenBLAS threads")
+        line("sgemm (threads)", size, "-", threaded, "\(p)×\(cols) blocks, split over BLAS.threads")
         line(
             "identify (ffc)", size, String(format: "%.3e", ours), oursGflops,
             String(
@@ -183,7 +183,7 @@ struct BenchEval: ParsableCommand {
         defer { scores.deallocate() }
         let chunks = (p + chunk - 1) / chunk
         let t = Date()
-        BLAS.singleThreaded {
+        do {
             probes.withUnsafeBufferPointer { a in
                 block.withUnsafeBufferPointer { b in
                     nonisolated(unsafe) let (a, b, scores) = (a.baseAddress!, b.baseAddress!, scores)

@@ -202,7 +202,7 @@ public enum Identification {
         try probeRows.withUnsafeBufferPointer { probePtr in
             try probeLabels.withUnsafeBufferPointer { probeLabelPtr in
                 try galleryLabels.withUnsafeBufferPointer { galleryLabelPtr in
-                    try BLAS.singleThreaded {
+                    do {
                         for (i, span) in spans.enumerated() {
                             let next = i + 1 < spans.count ? spans[i + 1] : nil
                             try scan.add(
