@@ -264,15 +264,7 @@ public final class TrainingRun: ConsoleSource {
                 "step %d/%d epoch %d/%d loss %.4f (margin %.4f, outlier %.4f) hit pair %.0f%% inst %.0f%% pool %d/%d lr %.4g %.0f img/s data wait %.1f%% eta %@ rss %d MB",
             r.step, totalSteps, r.epoch + 1, epochs, r.loss, r.lossMargin, r.lossOutlier, 100 * r.hitRatePair,
             100 * r.hitRateInstance, r.poolOccupancy, r.poolCapacity, r.lr, r.probeImagesPerSecond,
-            100 * r.loaders.reduce(0) { $0 + $1.trainerWaitShare }, formatDuration(eta), r.residentBytes >> 20)
-    }
-
-    public static func formatDuration(_ seconds: Double) -> String {
-        guard seconds.isFinite, seconds >= 0 else { return "?" }
-        let s = Int(seconds.rounded())
-        if s >= 3600 { return "\(s / 3600)h\(String(format: "%02d", s / 60 % 60))m" }
-        if s >= 60 { return "\(s / 60)m\(String(format: "%02d", s % 60))s" }
-        return "\(s)s"
+            100 * r.loaders.reduce(0) { $0 + $1.trainerWaitShare }, DurationFormat.compact(eta), r.residentBytes >> 20)
     }
 
     /// `queue_size_at`: at the boundary after step S the pool becomes Q slots, applied and
