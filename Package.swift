@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "ffc", targets: ["FFCConsole"]),
         .library(name: "FFCEngine", targets: ["FFCEngine"]),
         .library(name: "LRUCache", targets: ["LRUCache"]),
+        .library(name: "FFCBench", targets: ["FFCBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
@@ -25,6 +26,15 @@ let package = Package(
         ),
         // The live console: layout, panels, themes, keys; only UI/Terminal.swift calls curses.
         .target(name: "FFCConsoleUI", dependencies: ["FFCEngine", "CNcurses"]),
+        // `ffc bench …`: the benchmark commands, ClassicLRU (the LRU benchmark's yardstick) and
+        // the harness they share (median, load probe, Python reference runner, table and JSON).
+        .target(
+            name: "FFCBench",
+            dependencies: [
+                "FFCEngine", "FFCConsoleUI", "LRUCache",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
 
         // C wrappers: a module map plus a shim header for what Swift cannot import.
         .systemLibrary(name: "CNcurses", providers: [.apt(["libncurses-dev"])]),
@@ -42,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "FFCConsole",
             dependencies: [
-                "FFCEngine", "FFCConsoleUI", "LRUCache", "CNcurses",
+                "FFCEngine", "FFCConsoleUI", "FFCBench", "CNcurses",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -51,5 +61,6 @@ let package = Package(
         .testTarget(name: "FFCEngineTests", dependencies: ["FFCEngine"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LRUCacheTests", dependencies: ["LRUCache"]),
         .testTarget(name: "FFCConsoleUITests", dependencies: ["FFCConsoleUI"], exclude: ["Golden"]),
+        .testTarget(name: "FFCBenchTests", dependencies: ["FFCBench", "FFCEngine", "LRUCache"]),
     ]
 )

@@ -1,5 +1,6 @@
 // The `ffc` executable: a thin command-line shell over FFCEngine and the console.
 import ArgumentParser
+import FFCBench
 import FFCEngine
 
 @main

@@ -2,6 +2,7 @@
 // Σ embedding·R, SGD with momentum, Nesterov and weight decay) or eval forward, the GFLOP/s
 // its dense convolutions reach (in total and per convolution), and the resident memory
 // early and late in the run — what `ffc bench engine` reports next to PyTorch.
+import FFCEngine
 import Foundation
 
 public struct BackboneBenchmark: Sendable {
@@ -92,7 +93,7 @@ public struct BackboneBenchmark: Sendable {
             }
             if index == (steps - 1) / 10 { residentEarly = ResidentMemory.bytes() }
         }
-        let median = seconds.sorted()[seconds.count / 2]
+        let median = Harness.median(seconds)
         let profiles = convolutions.enumerated().map { i, entry in
             ConvolutionProfile(
                 path: entry.0, summary: entry.1.summary, forwardSeconds: forward[i] / Double(steps),

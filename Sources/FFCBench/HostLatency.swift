@@ -39,9 +39,9 @@ struct HostLatency {
         return next.withUnsafeBufferPointer { next in
             var position: UInt32 = 0
             for _ in 0..<count { position = next[Int(position)] }  // warm
-            let start = LRUWorkload.threadSeconds()
+            let start = Harness.threadCPUSeconds()
             for _ in 0..<loads { position = next[Int(position)] }
-            let seconds = LRUWorkload.threadSeconds() - start
+            let seconds = Harness.threadCPUSeconds() - start
             probeSink &+= UInt64(position)
             return seconds * 1e9 / Double(loads)
         }
@@ -52,9 +52,9 @@ struct HostLatency {
     private static func multiplyChain() -> Double {
         let steps = 20_000_000
         var x: UInt64 = 1
-        let start = LRUWorkload.threadSeconds()
+        let start = Harness.threadCPUSeconds()
         for _ in 0..<steps { x = (x ^ (x &>> 31)) &* 0xBF58_476D_1CE4_E5B9 }
-        let seconds = LRUWorkload.threadSeconds() - start
+        let seconds = Harness.threadCPUSeconds() - start
         probeSink &+= x
         return seconds * 1e9 / Double(steps)
     }

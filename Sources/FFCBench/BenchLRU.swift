@@ -3,11 +3,12 @@
 // return the same slots (checked), so the table compares equal work.
 
 import ArgumentParser
+import FFCEngine
 import Foundation
 import LRUCache
 
-struct BenchLRU: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct BenchLRU: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "lru",
         abstract: "LRUCache vs a classic Dictionary + linked-list LRU: ns/op, Mops/s, bytes/entry.",
         discussion: "Build in release: swift run -c release ffc bench lru"
@@ -27,7 +28,9 @@ struct BenchLRU: ParsableCommand {
         help: "Run only these workloads (ffc-compare, uniform-10M, zipf-10M, step, resize).")
     var only: [String] = []
 
-    func validate() throws {
+    public init() {}
+
+    public func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1, got \(runs)") }
         let unknown = Set(only).subtracting(LRUWorkload.names)
         guard unknown.isEmpty else {
@@ -35,7 +38,7 @@ struct BenchLRU: ParsableCommand {
         }
     }
 
-    func run() throws {
+    public func run() throws {
         let sizes = quick ? LRUBenchSizes.quick : LRUBenchSizes.full
         // Measured first, while the heap has no free node-sized blocks to hide the growth.
         let classicBytesPerEntry = LRUWorkload.classicBytesPerFullEntry(capacity: sizes.resizeCapacity)
@@ -64,13 +67,13 @@ struct BenchLRU: ParsableCommand {
             rows.append(
                 LRUBenchRow(
                     workload: workload, label: workload.name, runSeconds: ours,
-                    classicSeconds: median(classic), bytesPerEntry: bytesPerEntry,
+                    classicSeconds: Harness.median(classic), bytesPerEntry: bytesPerEntry,
                     classicBytesPerEntry: classicBytesPerEntry))
             if !batched.isEmpty {
                 rows.append(
                     LRUBenchRow(
                         workload: workload, label: workload.name + "-batched", runSeconds: batched,
-                        classicSeconds: median(classic), bytesPerEntry: bytesPerEntry,
+                        classicSeconds: Harness.median(classic), bytesPerEntry: bytesPerEntry,
                         classicBytesPerEntry: classicBytesPerEntry))
             }
         }
@@ -78,13 +81,14 @@ struct BenchLRU: ParsableCommand {
         let tenMillion = try LRUCache(capacity: 10_000_000).bytesPerEntry
         if json {
             for row in rows {
-                print(row.json(bytesPerEntryAt10M: tenMillion, quick: quick, host: (hostBefore, hostAfter)))
+                try JSONLine.print(
+                    row.json(bytesPerEntryAt10M: tenMillion, quick: quick, host: (hostBefore, hostAfter)))
             }
         } else {
             printTable(rows, bytesPerEntryAt10M: tenMillion, host: (hostBefore, hostAfter))
             print(
                 "ClassicLRU memory, full at capacity \(sizes.resizeCapacity): "
-                    + "\(fixed(classicBytesPerEntry, 1)) bytes/entry (resident memory growth)")
+                    + "\(Harness.fixed(classicBytesPerEntry, 1)) bytes/entry (resident memory growth)")
         }
     }
 
@@ -95,37 +99,28 @@ struct BenchLRU: ParsableCommand {
             print(
                 "warning: debug build; numbers are meaningless. Use: swift run -c release ffc bench lru")
         #endif
-        let load =
-            (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?
-            .split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+        let load = LoadProbe.read()
         print(
             "ffc bench lru\(quick ? " --quick" : "") · median of \(runs) runs, thread CPU time · load average \(load)"
         )
         print("machine before: \(host.before.summary)")
         print("machine after:  \(host.after.summary)")
         print()
-        let header = [
-            "workload", "ops", "ns/op", "runs min–max", "Mops/s", "classic ns/op", "classic Mops/s", "speedup",
-            "bytes/entry",
-        ]
-        let widths = [19, 11, 8, 13, 8, 14, 15, 8, 12]
-        func line(_ cells: [String]) -> String {
-            zip(cells, widths).enumerated().map { index, pair in
-                index == 0
-                    ? pair.0.padding(toLength: pair.1, withPad: " ", startingAt: 0)
-                    : String(repeating: " ", count: max(0, pair.1 - pair.0.count)) + pair.0
-            }.joined(separator: " ")
-        }
-        print(line(header))
+        let table = TextTable([
+            .init("workload", 19), .init("ops", 11, .right), .init("ns/op", 8, .right),
+            .init("runs min–max", 13, .right), .init("Mops/s", 8, .right), .init("classic ns/op", 14, .right),
+            .init("classic Mops/s", 15, .right), .init("speedup", 8, .right), .init("bytes/entry", 12, .right),
+        ])
+        print(table.header)
         for row in rows {
             print(
-                line([
-                    row.label, "\(row.workload.operations)", fixed(row.nsPerOp, 1),
-                    "\(fixed(row.runNsPerOp.min()!, 1))–\(fixed(row.runNsPerOp.max()!, 1))",
-                    fixed(row.mops, 2),
-                    fixed(row.classicNsPerOp, 1), fixed(1_000 / row.classicNsPerOp, 2),
-                    fixed(row.speedup, 1) + "×",
-                    fixed(row.bytesPerEntry, 1),
+                table.line([
+                    row.label, "\(row.workload.operations)", Harness.fixed(row.nsPerOp, 1),
+                    "\(Harness.fixed(row.runNsPerOp.min()!, 1))–\(Harness.fixed(row.runNsPerOp.max()!, 1))",
+                    Harness.fixed(row.mops, 2),
+                    Harness.fixed(row.classicNsPerOp, 1), Harness.fixed(1_000 / row.classicNsPerOp, 2),
+                    Harness.fixed(row.speedup, 1) + "×",
+                    Harness.fixed(row.bytesPerEntry, 1),
                 ]))
         }
         print()
@@ -136,7 +131,7 @@ struct BenchLRU: ParsableCommand {
             "  *-batched: the same operations through get/tryGet(_ keys:slots:found:), \(LRUWorkload.stepBatch) keys "
                 + "per call (the class pool's per-step call); classic columns repeat its single-call run")
         print()
-        print("LRUCache memory at capacity 10,000,000: \(fixed(bytesPerEntryAt10M, 1)) bytes/entry")
+        print("LRUCache memory at capacity 10,000,000: \(Harness.fixed(bytesPerEntryAt10M, 1)) bytes/entry")
     }
 }
 
@@ -384,16 +379,10 @@ struct LRUWorkload {
     static func measure(bytesPerEntry: () -> Double, _ body: () throws -> Int) rethrows
         -> LRUBenchResult
     {
-        let start = threadSeconds()
+        let start = Harness.threadCPUSeconds()
         let checksum = try body()
-        let seconds = threadSeconds() - start
+        let seconds = Harness.threadCPUSeconds() - start
         return LRUBenchResult(seconds: seconds, checksum: checksum, bytesPerEntry: bytesPerEntry())
-    }
-
-    static func threadSeconds() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
     }
 
     /// Times `body` on a fresh ClassicLRU, filled with keys 0..<capacity first when `fill`.
@@ -407,21 +396,11 @@ struct LRUWorkload {
 
     /// Resident memory a ClassicLRU filled to `capacity` adds, per entry.
     static func classicBytesPerFullEntry(capacity: Int) -> Double {
-        let before = residentBytes()
+        let before = ResidentMemory.bytes()
         let cache = ClassicLRU(capacity: capacity)
         for key in 0..<capacity { _ = cache.get(key) }
-        let grown = residentBytes() - before
+        let grown = ResidentMemory.bytes() - before
         return withExtendedLifetime(cache) { Double(grown) / Double(capacity) }
-    }
-
-    /// Resident memory of this process (Linux /proc/self/statm), 0 where it cannot be read.
-    static func residentBytes() -> Int {
-        guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else {
-            return 0
-        }
-        let fields = statm.split(separator: " ")
-        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
-        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 }
 
@@ -436,7 +415,7 @@ struct LRUBenchRow {
     let bytesPerEntry: Double
     let classicBytesPerEntry: Double
 
-    var seconds: Double { median(runSeconds) }
+    var seconds: Double { Harness.median(runSeconds) }
     var nsPerOp: Double { seconds * 1e9 / Double(workload.operations) }
     /// ns/op of each run, in run order.
     var runNsPerOp: [Double] { runSeconds.map { $0 * 1e9 / Double(workload.operations) } }
@@ -444,17 +423,20 @@ struct LRUBenchRow {
     var mops: Double { 1_000 / nsPerOp }
     var speedup: Double { classicSeconds / seconds }
 
-    func json(bytesPerEntryAt10M: Double, quick: Bool, host: (before: HostLatency, after: HostLatency)) -> String {
-        "{\"workload\":\"\(label)\",\"ops\":\(workload.operations),\"ns_per_op\":\(fixed(nsPerOp, 3)),"
-            + "\"ns_per_op_runs\":[\(runNsPerOp.map { fixed($0, 3) }.joined(separator: ","))],"
-            + "\"mops\":\(fixed(mops, 3)),\"speedup_vs_classic\":\(fixed(speedup, 3)),"
-            + "\"bytes_per_entry\":\(fixed(bytesPerEntry, 2)),\"classic_ns_per_op\":\(fixed(classicNsPerOp, 3)),"
-            + "\"classic_bytes_per_entry\":\(fixed(classicBytesPerEntry, 2)),"
-            + "\"bytes_per_entry_at_10M\":\(fixed(bytesPerEntryAt10M, 2)),\"quick\":\(quick),"
-            + "\"host_chase_ns_before\":\(fixed(host.before.chaseNanoseconds, 2)),"
-            + "\"host_chase_ns_after\":\(fixed(host.after.chaseNanoseconds, 2)),"
-            + "\"host_multiply_ns_before\":\(fixed(host.before.multiplyNanoseconds, 3)),"
-            + "\"host_multiply_ns_after\":\(fixed(host.after.multiplyNanoseconds, 3))}"
+    func json(bytesPerEntryAt10M: Double, quick: Bool, host: (before: HostLatency, after: HostLatency)) -> [String: Any]
+    {
+        [
+            "workload": label, "ops": workload.operations, "ns_per_op": JSONLine.rounded(nsPerOp, 3),
+            "ns_per_op_runs": runNsPerOp.map { JSONLine.rounded($0, 3) }, "mops": JSONLine.rounded(mops, 3),
+            "speedup_vs_classic": JSONLine.rounded(speedup, 3), "bytes_per_entry": JSONLine.rounded(bytesPerEntry, 2),
+            "classic_ns_per_op": JSONLine.rounded(classicNsPerOp, 3),
+            "classic_bytes_per_entry": JSONLine.rounded(classicBytesPerEntry, 2),
+            "bytes_per_entry_at_10M": JSONLine.rounded(bytesPerEntryAt10M, 2), "quick": quick,
+            "host_chase_ns_before": JSONLine.rounded(host.before.chaseNanoseconds, 2),
+            "host_chase_ns_after": JSONLine.rounded(host.after.chaseNanoseconds, 2),
+            "host_multiply_ns_before": JSONLine.rounded(host.before.multiplyNanoseconds, 3),
+            "host_multiply_ns_after": JSONLine.rounded(host.after.multiplyNanoseconds, 3),
+        ]
     }
 }
 
@@ -510,14 +492,4 @@ struct SplitMix64: RandomNumberGenerator {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
-}
-
-private func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    let middle = sorted.count / 2
-    return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-}
-
-private func fixed(_ value: Double, _ digits: Int) -> String {
-    String(format: "%.\(digits)f", value)
 }
