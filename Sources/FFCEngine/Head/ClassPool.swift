@@ -1,4 +1,4 @@
-// Head: the Dynamic Class Pool (DESIGN §1): two banks of gallery features, a position bit
+// Head: the Dynamic Class Pool: two banks of gallery features, a position bit
 // per slot, the LRU from identity to slot, and the journal that undoes the first pass.
 import Foundation
 import LRUCache

@@ -117,4 +117,3 @@ public final class Tensor: @unchecked Sendable {
         return total
     }
 }
-

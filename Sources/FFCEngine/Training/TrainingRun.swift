@@ -214,7 +214,9 @@ public final class TrainingRun: ConsoleSource {
                 record(
                     EventRecord(
                         step: step, kind: .warning,
-                        message: "loss \(trained.record.loss) is not finite at step \(step): update skipped (\(count) so far)"))
+                        message:
+                            "loss \(trained.record.loss) is not finite at step \(step): update skipped (\(count) so far)"
+                    ))
             }
         }
         if let reduction = trained.plateauReduction {
@@ -379,7 +381,8 @@ public final class TrainingRun: ConsoleSource {
             try directory.writeConfig(state.value.inForce)
         } catch {
             record(
-                EventRecord(step: state.value.trainer.step, kind: .warning, message: "config.json not updated: \(error)"))
+                EventRecord(
+                    step: state.value.trainer.step, kind: .warning, message: "config.json not updated: \(error)"))
         }
     }
 
