@@ -51,7 +51,7 @@ public struct BackboneBenchmark: Sendable {
     /// are summed into it.
     public func run(runs: Int, profile: LayerProfile? = nil) throws -> Result {
         let net = try Backbone.make(name: model, embeddingSize: 512, inputSize: inputSize, seed: 0)
-        var generator = SeededGenerator(seed: 1)
+        var generator = SeededRandom(seed: 1)
         let x = Tensor(shape: [batch, inputSize, inputSize, 3])
         for i in 0..<x.count { x[i] = generator.uniform(-1, 1) }
         let r = Tensor(shape: [batch, 512])

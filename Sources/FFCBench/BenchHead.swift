@@ -112,7 +112,7 @@ public struct BenchHead: ParsableCommand {
     /// Median step milliseconds, head-reported bytes, and the growth of resident memory.
     private func measure(_ row: Row, timed: Int) throws -> (Double, Int, Int) {
         let base = ResidentMemory.bytes()
-        var random = PoolRandom(seed: UInt64(row.identities) &+ UInt64(row.pool))
+        var random = SeededRandom(seed: UInt64(row.identities) &+ UInt64(row.pool))
         let loss = MarginLoss(type: .am, scale: 32, margin: 0.4)
         let head: ClassificationHead
         switch row.head {
@@ -138,7 +138,7 @@ public struct BenchHead: ParsableCommand {
     }
 
     /// B identity pairs plus B instance labels, uniform over the identities; random unit features.
-    private func simulatedBatch(identities n: Int, random: inout PoolRandom) -> HeadBatch {
+    private func simulatedBatch(identities n: Int, random: inout SeededRandom) -> HeadBatch {
         let b = batchSize
         let pairs = (0..<b).map { _ in Int(random.next() % UInt64(n)) }
         let instances = (0..<b).map { _ in Int(random.next() % UInt64(n)) }
@@ -149,7 +149,7 @@ public struct BenchHead: ParsableCommand {
             for r in 0..<labelsX.count {
                 var norm: Float = 0
                 for j in 0..<featDim {
-                    let v = random.nextUnitFloat() - 0.5
+                    let v = random.unit() - 0.5
                     out[r * featDim + j] = v
                     norm += v * v
                 }

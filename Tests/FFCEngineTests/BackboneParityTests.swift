@@ -40,7 +40,8 @@ import Testing
         expectClose(
             "\(name) dinput", dInput.values, try file.require("\(name).dinput"), tolerance: try bound("\(name).dinput"))
         let byName = Dictionary(uniqueKeysWithValues: net.parameters.map { ($0.name, $0) })
-        for (key, stored) in file.tensors where key.hasPrefix("\(name).grad.") && !key.hasSuffix(".f32error") && !key.hasSuffix(".f32bound") {
+        for (key, stored) in file.tensors
+        where key.hasPrefix("\(name).grad.") && !key.hasSuffix(".f32error") && !key.hasSuffix(".f32bound") {
             let param = try #require(byName[String(key.dropFirst("\(name).grad.".count))], "no parameter for \(key)")
             #expect(param.grad.shape == stored.shape, "\(key) shape")
             expectClose(key, param.grad.values, stored, tolerance: try bound(key))
@@ -50,7 +51,8 @@ import Testing
             "\(name) per-parameter gradient norms", norms, try file.require("\(name).gradnorms"),
             tolerance: try bound("\(name).gradnorms"))
         let buffers = Dictionary(uniqueKeysWithValues: net.buffers.map { ($0.name, $0.tensor) })
-        for (key, stored) in file.tensors where key.hasPrefix("\(name).running.") && !key.hasSuffix(".f32error") && !key.hasSuffix(".f32bound") {
+        for (key, stored) in file.tensors
+        where key.hasPrefix("\(name).running.") && !key.hasSuffix(".f32error") && !key.hasSuffix(".f32bound") {
             let buffer = try #require(buffers[String(key.dropFirst("\(name).running.".count))], "no buffer for \(key)")
             expectClose(key, buffer.values, stored, tolerance: try bound(key))
         }

@@ -36,10 +36,12 @@ import Testing
         let file = try engineFixture("optim")
         let cosine = LearningRateSchedule.cosine(base: 0.1, totalSteps: 10, minimum: 0.001)
         expectClose(
-            "cosine", (0..<11).map { cosine.rate(step: $0) }, try file.require("schedule.cosine"), tolerance: Self.rateBound)
+            "cosine", (0..<11).map { cosine.rate(step: $0) }, try file.require("schedule.cosine"),
+            tolerance: Self.rateBound)
         let multi = LearningRateSchedule.multiStep(base: 0.1, milestones: [3, 6], gamma: 0.1)
         expectClose(
-            "multistep", (0..<8).map { multi.rate(step: $0) }, try file.require("schedule.multistep"), tolerance: Self.rateBound)
+            "multistep", (0..<8).map { multi.rate(step: $0) }, try file.require("schedule.multistep"),
+            tolerance: Self.rateBound)
     }
 
     @Test func warmUpRampsLinearlyToTheBaseRate() {

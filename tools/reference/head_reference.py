@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch reference of one FFC head step on given features (no backbone), written
-independently of the Swift code from DESIGN.md §1, for the Swift tests to match.
+independently of the Swift code from the method as the FFC paper and the original code
+define it, for the Swift tests to match.
 
 Pool: banks (2, Q, D), a position bit per slot, a plain-Python LRU (OrderedDict: least recent
 first; a miss takes the lowest free slot, else evicts the least recent key and reuses its

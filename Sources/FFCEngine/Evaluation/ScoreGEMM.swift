@@ -8,7 +8,8 @@ public enum ScoreGEMM {
         _ a: UnsafePointer<Float>, rows: Int, _ b: UnsafePointer<Float>, cols: Int, dim: Int,
         into scores: UnsafeMutablePointer<Float>
     ) {
-        BLAS.sgemm(transB: true, m: rows, n: cols, k: dim, a: a, lda: dim, b: b, ldb: dim, c: scores, ldc: cols, workers: 1)
+        BLAS.sgemm(
+            transB: true, m: rows, n: cols, k: dim, a: a, lda: dim, b: b, ldb: dim, c: scores, ldc: cols, workers: 1)
     }
 
     /// The kernel family OpenBLAS picked for this CPU (e.g. "Haswell", "Zen", "SkylakeX"). A

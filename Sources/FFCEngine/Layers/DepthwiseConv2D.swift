@@ -78,11 +78,18 @@ public final class DepthwiseConv2D: Layer {
     public func backward(_ dy: Tensor) -> Tensor {
         guard let x = input else { preconditionFailure("\(summary): backward before forward") }
         let dx = Tensor.reuse(&inputGrad, shape: x.shape)
+        inputGradient(dy, of: x, into: dx)
+        weightGradient(dy, of: x)
+        return dx
+    }
+
+    /// dX of `backward`.
+    private func inputGradient(_ dy: Tensor, of x: Tensor, into dx: Tensor) {
         let (n, h, w) = (x.shape[0], x.shape[1], x.shape[2])
         let (oh, ow) = (dy.shape[1], dy.shape[2])
         let (k, s, p, c) = (geometry.kernel, geometry.stride, geometry.padding, channels)
         let wt = UnsafePointer(weight.value.pointer)
-        let (src, grads, dst) = (UnsafePointer(x.pointer), UnsafePointer(dy.pointer), dx.pointer)
+        let (grads, dst) = (UnsafePointer(dy.pointer), dx.pointer)
         // dX: workers split the input rows; each input pixel gathers dY·W over the output
         // pixels whose window covers it (iy = oy·s − p + ky), so nothing is scattered. Which
         // (output column, kx) pairs reach input column ix is the same on every row: found
@@ -135,6 +142,14 @@ public final class DepthwiseConv2D: Layer {
                 }
             }
         }
+    }
+
+    /// dW of `backward`, added to `weight.grad`.
+    private func weightGradient(_ dy: Tensor, of x: Tensor) {
+        let (n, h, w) = (x.shape[0], x.shape[1], x.shape[2])
+        let (oh, ow) = (dy.shape[1], dy.shape[2])
+        let (k, s, p, c) = (geometry.kernel, geometry.stride, geometry.padding, channels)
+        let (src, grads) = (UnsafePointer(x.pointer), UnsafePointer(dy.pointer))
         // dW[tap] = Σ over output pixels of dY · X at the tap; workers split the output rows.
         // A 3×3 row whose windows lie inside the input takes the tiled register path
         // (accumulate3x3WeightGrad); border pixels go tap by tap, each tap's sum over the
@@ -206,7 +221,6 @@ public final class DepthwiseConv2D: Layer {
         for tap in 0..<(k * k) {
             for ch in 0..<c { dw[tap * c + ch] += Float(weightSums.total(tap, ch)) }
         }
-        return dx
     }
 }
 

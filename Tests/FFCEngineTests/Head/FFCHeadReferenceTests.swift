@@ -101,16 +101,12 @@ struct HeadFixture {
         let galleryLabels = try fixture.labels("in.labels_y")
         let head = fixture.head
         func loss(_ p: [Float]) -> Double {
-            head.pass(
-                probe: p, probeLabels: labels, gallery: gallery, galleryLabels: galleryLabels, step: 1,
-                keep: false,
-                pairRows: 0
+            head.rollbackPass(
+                probe: p, probeLabels: labels, gallery: gallery, galleryLabels: galleryLabels, step: 1, pairRows: 0
             ).loss
         }
-        let analytic = head.pass(
-            probe: probe, probeLabels: labels, gallery: gallery, galleryLabels: galleryLabels, step: 1,
-            keep: false,
-            pairRows: 0
+        let analytic = head.rollbackPass(
+            probe: probe, probeLabels: labels, gallery: gallery, galleryLabels: galleryLabels, step: 1, pairRows: 0
         ).gradProbe
         let h: Float = 1e-3
         var worst: Double = 0
