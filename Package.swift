@@ -52,14 +52,14 @@ let package = Package(
         .executableTarget(
             name: "FFCConsole",
             dependencies: [
-                "FFCEngine", "FFCConsoleUI", "FFCBench", "CNcurses",
+                "FFCEngine", "FFCConsoleUI", "FFCBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         // Tests
         .testTarget(name: "FFCEngineTests", dependencies: ["FFCEngine"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "LRUCacheTests", dependencies: ["LRUCache"]),
+        .testTarget(name: "LRUCacheTests", dependencies: ["LRUCache", "FFCEngine"]),
         .testTarget(name: "FFCConsoleUITests", dependencies: ["FFCConsoleUI"], exclude: ["Golden"]),
         .testTarget(name: "FFCBenchTests", dependencies: ["FFCBench", "FFCEngine", "LRUCache"]),
     ]

@@ -21,22 +21,6 @@ public enum Harness {
         return elements.sorted { key($0) < key($1) }[elements.count / 2]
     }
 
-    /// CPU seconds of the calling thread: on a machine shared with other jobs, waiting for a
-    /// core does not count (on a quiet machine it equals wall time).
-    public static func threadCPUSeconds() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
-    }
-
-    /// CPU seconds of this process, user plus system, all threads.
-    public static func processCPUSeconds() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        let user = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) * 1e-6
-        return user + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) * 1e-6
-    }
-
     /// `value` with `digits` decimals, as the tables print numbers.
     public static func fixed(_ value: Double, _ digits: Int) -> String {
         String(format: "%.\(digits)f", value)

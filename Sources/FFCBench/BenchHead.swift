@@ -146,16 +146,8 @@ public struct BenchHead: ParsableCommand {
         let labelsY = pairs + instances[(b / 2)...]
         func features() -> [Float] {
             var out = [Float](repeating: 0, count: labelsX.count * featDim)
-            for r in 0..<labelsX.count {
-                var norm: Float = 0
-                for j in 0..<featDim {
-                    let v = random.unit() - 0.5
-                    out[r * featDim + j] = v
-                    norm += v * v
-                }
-                let inv = 1 / norm.squareRoot()
-                for j in 0..<featDim { out[r * featDim + j] *= inv }
-            }
+            for i in out.indices { out[i] = random.unit() - 0.5 }
+            L2Normalize.normalizeRows(&out, dim: featDim)
             return out
         }
         return HeadBatch(

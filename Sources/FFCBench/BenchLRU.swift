@@ -42,7 +42,7 @@ public struct BenchLRU: ParsableCommand {
         let sizes = quick ? LRUBenchSizes.quick : LRUBenchSizes.full
         // Measured first, while the heap has no free node-sized blocks to hide the growth.
         let classicBytesPerEntry = LRUWorkload.classicBytesPerFullEntry(capacity: sizes.resizeCapacity)
-        var rng = SplitMix64(seed: 0xF2C_1BE7)
+        var rng = SeededRandom(seed: 0xF2C_1BE7)
         let workloads = LRUWorkload.all(sizes: sizes, rng: &rng).filter { only.isEmpty || only.contains($0.name) }
         let hostBefore = HostLatency.measure()
         var rows: [LRUBenchRow] = []
@@ -193,7 +193,7 @@ struct LRUWorkload {
     /// Names of the workloads `all` returns, in its order.
     static let names = ["ffc-compare", "uniform-10M", "zipf-10M", "step", "resize"]
 
-    static func all(sizes: LRUBenchSizes, rng: inout SplitMix64) -> [LRUWorkload] {
+    static func all(sizes: LRUBenchSizes, rng: inout SeededRandom) -> [LRUWorkload] {
         let compareKeys = (0..<sizes.compareOperations).map { _ in
             Int32.random(in: 0...100, using: &rng)
         }
@@ -379,9 +379,9 @@ struct LRUWorkload {
     static func measure(bytesPerEntry: () -> Double, _ body: () throws -> Int) rethrows
         -> LRUBenchResult
     {
-        let start = Harness.threadCPUSeconds()
+        let start = CPUTime.thread()
         let checksum = try body()
-        let seconds = Harness.threadCPUSeconds() - start
+        let seconds = CPUTime.thread() - start
         return LRUBenchResult(seconds: seconds, checksum: checksum, bytesPerEntry: bytesPerEntry())
     }
 
@@ -445,7 +445,7 @@ struct LRUBenchRow {
 enum ZipfKeys {
     /// `count` keys in `0..<keySpace`; rank r (1-based) has weight r^-exponent, and ranks are
     /// spread over the key space by a fixed bijection so popular keys are not neighbours.
-    static func sample(count: Int, keySpace: Int, exponent: Double, rng: inout SplitMix64) -> [Int32] {
+    static func sample(count: Int, keySpace: Int, exponent: Double, rng: inout SeededRandom) -> [Int32] {
         var cumulative = [Double](repeating: 0, count: keySpace)
         var total = 0.0
         for rank in 0..<keySpace {
@@ -474,22 +474,5 @@ enum ZipfKeys {
             }
             return Int32(truncatingIfNeeded: (low * spread + 1_234_567) % keySpace)
         }
-    }
-}
-
-/// SplitMix64 (Steele, Lea, Flood): the seeded generator the benchmark draws keys from.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -49,12 +49,12 @@ public struct BenchLoader: ParsableCommand {
                 let loader = try InstanceLoader(database: database, configuration: config)
                 let batches = max(1, images / batch)
                 let start = Date()
-                let cpuStart = Harness.processCPUSeconds()
+                let cpuStart = CPUTime.process()
                 for _ in 0..<batches { _ = try loader.next() }
                 let seconds = Date().timeIntervalSince(start)
                 loader.stop()
                 rates.append(Double(batches * batch) / seconds)
-                cpuRates.append(Double(batches * batch) / (Harness.processCPUSeconds() - cpuStart))
+                cpuRates.append(Double(batches * batch) / (CPUTime.process() - cpuStart))
             }
             rows.append(
                 Row(

@@ -1,6 +1,7 @@
 // ClassicLRU, the yardstick of `ffc bench lru`, against a plain model: a dictionary of slots,
 // an array of keys in recency order, and whole-state snapshots for the journal.
 
+import FFCEngine
 import Testing
 
 @testable import FFCBench
@@ -89,7 +90,7 @@ struct ModelLRU {
 struct ClassicLRUTests {
     /// One seeded random run of `operations` operations, compared after each.
     func check(seed: UInt64, operations: Int) {
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededRandom(seed: seed)
         let maxCapacity = Int.random(in: 1...16, using: &rng)
         let capacity = Int.random(in: 1...maxCapacity, using: &rng)
         let keySpace = Int.random(in: 1...(3 * maxCapacity), using: &rng)
