@@ -147,7 +147,7 @@ enum LRUBenchError: Error, CustomStringConvertible {
     }
 }
 
-/// Sizes of the five workloads (issue 2, item 6 a–e).
+/// Sizes of the five workloads.
 struct LRUBenchSizes {
     var compareCapacity: Int
     var compareOperations: Int
