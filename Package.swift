@@ -15,13 +15,11 @@ let package = Package(
     targets: [
         // Libraries
         .target(name: "LRUCache", swiftSettings: [.unsafeFlags(["-cross-module-optimization"])]),
+        // No unsafe flags here (a package whose products have them cannot be depended on): the
+        // engine's AVX2 code is chosen at run time in CChannelKernels, not compiled in everywhere.
         .target(
             name: "FFCEngine",
-            dependencies: ["LRUCache", "CLMDB", "COpenBLAS", "CJPEG", "CScoreScan", "CZlib"],
-            // AVX2 + FMA: the channel-lane loops of batch norm, PReLU and depthwise convolution run
-            // 8 wide instead of 4 (about 10% of a mobilefacenet training step); `ffc` checks the CPU
-            // first (Sources/FFCConsole/CPUFeatures.swift).
-            swiftSettings: [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma"])]
+            dependencies: ["LRUCache", "CLMDB", "COpenBLAS", "CJPEG", "CScoreScan", "CChannelKernels", "CZlib"]
         ),
         // The live console: layout, panels, themes, keys; only UI/Terminal.swift calls curses.
         .target(name: "FFCConsoleUI", dependencies: ["FFCEngine", "CNcurses"]),
@@ -37,6 +35,9 @@ let package = Package(
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png")]),
         // A real C target: identification's per-score scan in SIMD registers.
         .target(name: "CScoreScan"),
+        // A real C target: the per-channel loops of batch norm, PReLU and depthwise convolution,
+        // each in a baseline (SSE2) and an AVX2 variant chosen once at run time.
+        .target(name: "CChannelKernels"),
 
         // Executables
         .executableTarget(
@@ -48,7 +49,8 @@ let package = Package(
         ),
 
         // Tests
-        .testTarget(name: "FFCEngineTests", dependencies: ["FFCEngine"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "FFCEngineTests", dependencies: ["FFCEngine", "CChannelKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LRUCacheTests", dependencies: ["LRUCache"]),
         .testTarget(name: "FFCConsoleUITests", dependencies: ["FFCConsoleUI"], exclude: ["Golden"]),
     ]
