@@ -14,9 +14,10 @@ let package = Package(
     ],
     targets: [
         // Libraries
-        .target(name: "LRUCache", swiftSettings: [.unsafeFlags(["-cross-module-optimization"])]),
-        // No unsafe flags here (a package whose products have them cannot be depended on): the
-        // engine's AVX2 code is chosen at run time in CChannelKernels, not compiled in everywhere.
+        // No unsafe flags on a library target (a package that has them cannot be depended on):
+        // LRUCache's hot paths are @inlinable instead of cross-module-optimised, and the engine's
+        // AVX2 code is chosen at run time in CChannelKernels instead of compiled in everywhere.
+        .target(name: "LRUCache"),
         .target(
             name: "FFCEngine",
             dependencies: ["LRUCache", "CLMDB", "COpenBLAS", "CJPEG", "CScoreScan", "CChannelKernels", "CZlib"]
