@@ -59,7 +59,8 @@ import Testing
         var random = SeededRandom(seed: 14)
         for c in Self.channelCounts {
             let rows = 3 + c % 4
-            let x = Self.randomFloats(rows * c, &random), dy = Self.randomFloats(rows * c, &random)
+            let x = Self.randomFloats(rows * c, &random)
+            let dy = Self.randomFloats(rows * c, &random)
             let (a, b, slopes) = (
                 Self.randomFloats(c, &random), Self.randomFloats(c, &random), Self.randomFloats(c, &random)
             )
@@ -141,8 +142,10 @@ import Testing
         var random = SeededRandom(seed: 15)
         for c in Self.channelCounts {
             let rows = 2 + c % 5
-            let x = Self.randomFloats(rows * c, &random), dy = Self.randomFloats(rows * c, &random)
-            let slopes = Self.randomFloats(c, &random), start = Self.randomFloats(c, &random)
+            let x = Self.randomFloats(rows * c, &random)
+            let dy = Self.randomFloats(rows * c, &random)
+            let slopes = Self.randomFloats(c, &random)
+            let start = Self.randomFloats(c, &random)
             let forward = (0..<x.count).map { i in x[i] <= 0 ? x[i] * slopes[i % c] : x[i] }
             Self.expectEveryVariant("prelu_forward c=\(c)", forward) { kernels in
                 var y = [Float](repeating: .nan, count: x.count)
@@ -174,7 +177,8 @@ import Testing
             let start = Self.randomFloats(9 * c, &random)
 
             // Gather: pixel i takes taps i % 4 + 1 taps at pseudo-random places.
-            var taps: [Int] = [], tapEnds: [Int] = []
+            var taps: [Int] = []
+            var tapEnds: [Int] = []
             for i in 0..<pixels {
                 for t in 0...(i % 4) {
                     taps += [((i * 7 + t * 5) % (3 * width)) * c, ((i + 2 * t) % 9) * c]
