@@ -15,14 +15,13 @@ let package = Package(
     ],
     targets: [
         // Libraries
-        .target(name: "LRUCache", swiftSettings: [.unsafeFlags(["-cross-module-optimization"])]),
+        // No unsafe flags on a library target (a package that has them cannot be depended on):
+        // LRUCache's hot paths are @inlinable instead of cross-module-optimised, and the engine's
+        // AVX2 code is chosen at run time in CChannelKernels instead of compiled in everywhere.
+        .target(name: "LRUCache"),
         .target(
             name: "FFCEngine",
-            dependencies: ["LRUCache", "CLMDB", "COpenBLAS", "CJPEG", "CScoreScan", "CZlib"],
-            // AVX2 + FMA: the channel-lane loops of batch norm, PReLU and depthwise convolution run
-            // 8 wide instead of 4 (about 10% of a mobilefacenet training step); `ffc` checks the CPU
-            // first (Sources/FFCConsole/CPUFeatures.swift).
-            swiftSettings: [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma"])]
+            dependencies: ["LRUCache", "CLMDB", "COpenBLAS", "CJPEG", "CScoreScan", "CChannelKernels", "CZlib"]
         ),
         // The live console: layout, panels, themes, keys; only UI/Terminal.swift calls curses.
         .target(name: "FFCConsoleUI", dependencies: ["FFCEngine", "CNcurses"]),
@@ -47,6 +46,9 @@ let package = Package(
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png")]),
         // A real C target: identification's per-score scan in SIMD registers.
         .target(name: "CScoreScan"),
+        // A real C target: the per-channel loops of batch norm, PReLU and depthwise convolution,
+        // each in a baseline (SSE2) and an AVX2 variant chosen once at run time.
+        .target(name: "CChannelKernels"),
 
         // Executables
         .executableTarget(
@@ -58,7 +60,8 @@ let package = Package(
         ),
 
         // Tests
-        .testTarget(name: "FFCEngineTests", dependencies: ["FFCEngine"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "FFCEngineTests", dependencies: ["FFCEngine", "CChannelKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LRUCacheTests", dependencies: ["LRUCache", "FFCEngine"]),
         .testTarget(name: "FFCConsoleUITests", dependencies: ["FFCConsoleUI"], exclude: ["Golden"]),
         .testTarget(name: "FFCBenchTests", dependencies: ["FFCBench", "FFCEngine", "LRUCache"]),

@@ -6,7 +6,6 @@ import FFCEngine
 @main
 struct FFC: ParsableCommand {
     static func main() {
-        CPUFeatures.requireEngineFeatures()
         // OpenBLAS picks its kernels at load time; restart with the right ones when it fell back.
         BLAS.restartWithFastKernelsIfNeeded()
         main(nil)
