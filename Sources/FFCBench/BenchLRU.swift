@@ -229,21 +229,9 @@ struct LRUWorkload {
             operations: keys.count,
             runOurs: {
                 var cache = try LRUCache(capacity: capacity)
-                return measure(bytesPerEntry: { cache.bytesPerEntry }) {
-                    var checksum = 0
-                    for key in keys { checksum &+= cache.tryGet(Int(key)) }
-                    for _ in 0..<compareRollbacks { cache.rollback(compareRollback) }
-                    return checksum &+ cache.count
-                }
+                return measure(bytesPerEntry: { cache.bytesPerEntry }) { compareLoop(&cache, keys) }
             },
-            runClassic: {
-                measureClassic(capacity: capacity) { cache in
-                    var checksum = 0
-                    for key in keys { checksum &+= cache.tryGet(Int(key)) }
-                    for _ in 0..<compareRollbacks { cache.rollback(compareRollback) }
-                    return checksum &+ cache.count
-                }
-            })
+            runClassic: { measureClassic(capacity: capacity) { compareLoop(&$0, keys) } })
     }
 
     /// b, c: a 1% pool fed a long stream of `get`.
@@ -260,11 +248,7 @@ struct LRUWorkload {
             operations: keys.count,
             runOurs: {
                 var cache = try LRUCache(capacity: capacity)
-                return measure(bytesPerEntry: { cache.bytesPerEntry }) {
-                    var checksum = 0
-                    for key in keys { checksum &+= cache.get(Int(key)) }
-                    return checksum
-                }
+                return measure(bytesPerEntry: { cache.bytesPerEntry }) { streamLoop(&cache, keys) }
             },
             runOursBatched: !batched
                 ? nil
@@ -281,13 +265,7 @@ struct LRUWorkload {
                         return checksum
                     }
                 },
-            runClassic: {
-                measureClassic(capacity: capacity) { cache in
-                    var checksum = 0
-                    for key in keys { checksum &+= cache.get(Int(key)) }
-                    return checksum
-                }
-            })
+            runClassic: { measureClassic(capacity: capacity) { streamLoop(&$0, keys) } })
     }
 
     /// d: one training step per batch of 256 pairs — journaled pass, rollback, kept pass.
@@ -302,14 +280,7 @@ struct LRUWorkload {
             runOurs: {
                 var cache = try LRUCache(capacity: capacity)
                 return measure(bytesPerEntry: { cache.bytesPerEntry }) {
-                    var checksum = 0
-                    for step in 0..<steps {
-                        let batchKeys = keys[(step * batch)..<((step + 1) * batch)]
-                        for key in batchKeys { checksum &+= cache.tryGet(Int(key), step: step) }
-                        cache.rollback(batch)
-                        for key in batchKeys { checksum &+= cache.get(Int(key), step: step) }
-                    }
-                    return checksum
+                    stepLoop(&cache, keys, steps: steps, batch: batch)
                 }
             },
             runOursBatched: {
@@ -329,16 +300,7 @@ struct LRUWorkload {
                 }
             },
             runClassic: {
-                measureClassic(capacity: capacity) { cache in
-                    var checksum = 0
-                    for step in 0..<steps {
-                        let batchKeys = keys[(step * batch)..<((step + 1) * batch)]
-                        for key in batchKeys { checksum &+= cache.tryGet(Int(key), step: step) }
-                        cache.rollback(batch)
-                        for key in batchKeys { checksum &+= cache.get(Int(key), step: step) }
-                    }
-                    return checksum
-                }
+                measureClassic(capacity: capacity) { stepLoop(&$0, keys, steps: steps, batch: batch) }
             })
     }
 
@@ -386,12 +348,41 @@ struct LRUWorkload {
     }
 
     /// Times `body` on a fresh ClassicLRU, filled with keys 0..<capacity first when `fill`.
-    static func measureClassic(capacity: Int, fill: Bool = false, _ body: (ClassicLRU) -> Int)
+    static func measureClassic(capacity: Int, fill: Bool = false, _ body: (inout ClassicLRU) -> Int)
         -> LRUBenchResult
     {
-        let cache = ClassicLRU(capacity: capacity)
+        var cache = ClassicLRU(capacity: capacity)
         if fill { for key in 0..<capacity { _ = cache.get(key) } }
-        return measure(bytesPerEntry: { 0 }) { body(cache) }
+        return measure(bytesPerEntry: { 0 }) { body(&cache) }
+    }
+
+    // The workloads' loops, written once for both caches (specialised for each).
+
+    /// a: tryGet every key, then the rollbacks; checksum of slots and the final count.
+    static func compareLoop<Cache: LRUAccess>(_ cache: inout Cache, _ keys: [Int32]) -> Int {
+        var checksum = 0
+        for key in keys { checksum &+= cache.tryGet(Int(key), step: nil) }
+        for _ in 0..<compareRollbacks { cache.rollback(compareRollback) }
+        return checksum &+ cache.count
+    }
+
+    /// b, c: get every key.
+    static func streamLoop<Cache: LRUAccess>(_ cache: inout Cache, _ keys: [Int32]) -> Int {
+        var checksum = 0
+        for key in keys { checksum &+= cache.get(Int(key), step: nil) }
+        return checksum
+    }
+
+    /// d: per step, a journaled pass over the batch, its rollback, and the kept pass.
+    static func stepLoop<Cache: LRUAccess>(_ cache: inout Cache, _ keys: [Int32], steps: Int, batch: Int) -> Int {
+        var checksum = 0
+        for step in 0..<steps {
+            let batchKeys = keys[(step * batch)..<((step + 1) * batch)]
+            for key in batchKeys { checksum &+= cache.tryGet(Int(key), step: step) }
+            cache.rollback(batch)
+            for key in batchKeys { checksum &+= cache.get(Int(key), step: step) }
+        }
+        return checksum
     }
 
     /// Resident memory a ClassicLRU filled to `capacity` adds, per entry.
@@ -476,3 +467,14 @@ enum ZipfKeys {
         }
     }
 }
+
+/// What the workloads call on both caches, so each loop is written once.
+protocol LRUAccess {
+    var count: Int { get }
+    mutating func get(_ key: Int, step: Int?) -> Int
+    mutating func tryGet(_ key: Int, step: Int?) -> Int
+    mutating func rollback(_ steps: Int)
+}
+
+extension LRUCache: LRUAccess {}
+extension ClassicLRU: LRUAccess {}
