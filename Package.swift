@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .executable(name: "ffc", targets: ["FFCConsole"]),
         .library(name: "FFCEngine", targets: ["FFCEngine"]),
+        // For the theme parser's fuzz harness (Fuzzing/).
+        .library(name: "FFCConsoleUI", targets: ["FFCConsoleUI"]),
         .library(name: "LRUCache", targets: ["LRUCache"]),
         .library(name: "FFCBench", targets: ["FFCBench"]),
     ],

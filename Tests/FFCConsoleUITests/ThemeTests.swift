@@ -30,6 +30,24 @@ import Testing
         }
     }
 
+    /// Inputs of the kinds scripts/fuzz throws at ThemeLoader.parse: each is an error, not a crash
+    /// or a silently accepted colour.
+    @Test func malformedFilesAreRefused() {
+        let nasty: [[UInt8]] = [
+            [0xFF, 0xFE, 0x00],  // not UTF-8
+            Array("text = #+12345\n".utf8),  // UInt32("+12345", radix: 16) parses
+            Array("text = #-00000\n".utf8),
+            Array("text = #１２３４５６\n".utf8),  // fullwidth digits are hex digits to Character
+            Array("=\n".utf8), Array("name =\n".utf8), Array("\u{0} = #000000\n".utf8),
+            Array(("text = #" + String(repeating: "f", count: 100_000) + "\n").utf8),
+        ]
+        for bytes in nasty {
+            #expect(throws: ThemeError.self, "\(bytes.prefix(40))") {
+                try ThemeLoader.parse(bytes, path: "fuzz.theme", fallbackName: "fuzz")
+            }
+        }
+    }
+
     @Test func unknownKeyAndMissingEqualsAreErrors() {
         #expect(throws: ThemeError.badLine(path: "a", line: 1, text: "txet = #ffffff", reason: "unknown key 'txet'")) {
             try ThemeParser.parse("txet = #ffffff", path: "a", fallbackName: "a")

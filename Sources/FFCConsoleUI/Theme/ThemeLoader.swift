@@ -58,12 +58,16 @@ public enum ThemeLoader {
         } else {
             throw .notFound(name: name.value, searched: dirs)
         }
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
-        else {
-            throw .unreadable(path: path)
-        }
+        guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable(path: path) }
         let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
-        return try ThemeParser.parse(text, path: path, fallbackName: stem)
+        return try parse([UInt8](data), path: path, fallbackName: stem)
+    }
+
+    /// Parses a theme file's bytes (UTF-8 text, else `.unreadable`); `path` only labels errors.
+    /// The fuzz harness calls this.
+    public static func parse(_ bytes: [UInt8], path: String, fallbackName: String) throws(ThemeError) -> Theme {
+        guard let text = String(data: Data(bytes), encoding: .utf8) else { throw .unreadable(path: path) }
+        return try ThemeParser.parse(text, path: path, fallbackName: fallbackName)
     }
 
     /// Loads a theme, or the default with the error's text when it cannot be loaded.

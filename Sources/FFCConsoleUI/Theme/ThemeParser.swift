@@ -46,7 +46,11 @@ enum ThemeParser {
     }
 
     static func parseColour(_ text: Substring) -> RGB? {
-        guard text.hasPrefix("#"), text.count == 7, let v = UInt32(text.dropFirst(), radix: 16) else { return nil }
+        // Six ASCII hex digits: UInt32(_:radix:) alone would also take "#+12345".
+        let digits = text.dropFirst()
+        guard text.hasPrefix("#"), digits.count == 6, digits.allSatisfy({ $0.isASCII && $0.isHexDigit }),
+            let v = UInt32(digits, radix: 16)
+        else { return nil }
         return RGB(UInt8(v >> 16), UInt8((v >> 8) & 0xff), UInt8(v & 0xff))
     }
 }

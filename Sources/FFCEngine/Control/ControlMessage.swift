@@ -36,7 +36,8 @@ public enum ServerMessage: Sendable, Equatable, Codable {
     case reply(id: Int, ControlReply)
 }
 
-enum ControlCoding {
+/// The line coding both ends use; public so the fuzz harness decodes exactly what the server does.
+public enum ControlCoding {
     static func encodeLine<T: Encodable>(_ value: T) -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.nonConformingFloatEncodingStrategy = .convertToString(
@@ -46,7 +47,7 @@ enum ControlCoding {
         return bytes
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, line: [UInt8]) throws -> T {
+    public static func decode<T: Decodable>(_ type: T.Type, line: [UInt8]) throws -> T {
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(
             positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")

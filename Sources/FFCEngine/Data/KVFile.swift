@@ -18,11 +18,15 @@ public struct KVFile: Sendable {
     /// Parses `path`. Blank lines are ignored; anything else must be `key label`.
     /// - Complexity: O(file size).
     public init(path: String) throws(FaceDatabaseError) {
-        self.path = path
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .missingKVFile(path: path, database: "")
         }
-        let bytes = [UInt8](data)
+        try self.init(bytes: [UInt8](data), path: path)
+    }
+
+    /// Parses a kv file's bytes; `path` only labels errors (the fuzz harness calls this).
+    public init(bytes: [UInt8], path: String) throws(FaceDatabaseError) {
+        self.path = path
         var lineNumber = 0
         var lineStart = 0
         let n = bytes.count

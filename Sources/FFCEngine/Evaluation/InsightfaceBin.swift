@@ -132,17 +132,23 @@ struct PickleReader {
             case 0x6A: try get(try little(4), offset)  // LONG_BINGET
             case 0x61:  // APPEND
                 let item = try pop(offset)
+                try flat([item], inList: true, offset)
                 try list(offset).items.append(item)
             case 0x65:  // APPENDS
                 let items = try popToMark(offset)
+                try flat(items, inList: true, offset)
                 try list(offset).items.append(contentsOf: items)
             case 0x85, 0x86, 0x87:  // TUPLE1..3
                 let n = Int(op - 0x84)
                 guard stack.count >= n else { throw Failure(reason: "stack underflow at offset \(offset)") }
                 let items = Array(stack.suffix(n))
+                try flat(items, inList: false, offset)
                 stack.removeLast(n)
                 stack.append(.tuple(items))
-            case 0x74: stack.append(.tuple(try popToMark(offset)))  // TUPLE
+            case 0x74:  // TUPLE
+                let items = try popToMark(offset)
+                try flat(items, inList: false, offset)
+                stack.append(.tuple(items))
             case 0x63:  // GLOBAL
                 let module = try line()
                 let name = try line()
@@ -189,8 +195,23 @@ struct PickleReader {
         stack.append(.bytes(out))
     }
 
+    /// A verification set nests two deep (a tuple of lists of scalars): lists hold no lists or
+    /// tuples and tuples no tuples. Refusing more as it is built keeps every value acyclic (a
+    /// list appended to itself through the memo would never be freed) and shallow (freeing a
+    /// million nested tuples would overflow the stack).
+    private func flat(_ items: [PickleValue], inList: Bool, _ offset: Int) throws {
+        let outer = inList ? "list" : "tuple"
+        for item in items {
+            switch item {
+            case .tuple: throw Failure(reason: "a tuple inside a \(outer) at offset \(offset) (deeper than a verification set)")
+            case .list where inList: throw Failure(reason: "a list inside a list at offset \(offset) (deeper than a verification set)")
+            default: continue
+            }
+        }
+    }
+
     private mutating func take(_ n: Int) throws -> [UInt8] {
-        guard n >= 0, at + n <= bytes.count else {
+        guard n >= 0, n <= bytes.count - at else {  // not `at + n`: n may be near Int.max
             throw Failure(reason: "truncated at offset \(at) (needs \(n) more bytes)")
         }
         defer { at += n }

@@ -50,6 +50,11 @@ public struct PairList: Sendable {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw PairListError.cannotRead(path: path)
         }
+        return try parse(text: text, path: path, format: format)
+    }
+
+    /// Parses a pairs file's text; `path` only labels errors (the fuzz harness calls this).
+    public static func parse(text: String, path: String, format: Format? = nil) throws -> PairList {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap {
             (i, l) -> (Int, [Substring])? in
             let fields = l.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })

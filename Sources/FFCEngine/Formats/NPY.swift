@@ -79,6 +79,20 @@ public struct NPYArray: Sendable, Equatable {
         return out
     }
 
+    /// Parses a whole `.npy` file held in memory; `path` only labels errors (the fuzz harness
+    /// calls this). Bytes after the declared values are ignored, as `NPYFile` ignores them.
+    public static func decode(_ bytes: [UInt8], path: String = "<memory>") throws -> NPYArray {
+        let header = try NPYHeader.parse(fileSize: bytes.count, path: path) { offset, count in
+            Array(bytes[min(offset, bytes.count)..<min(offset + count, bytes.count)])
+        }
+        var out = NPYArray(ints: [], shape: [0])
+        out.dtype = header.dtype
+        out.shape = header.shape
+        let count = header.shape.reduce(1, *) * header.dtype.size
+        out.bytes = Array(bytes[header.dataOffset..<(header.dataOffset + count)])
+        return out
+    }
+
     /// The file bytes: a version 1.0 header (2.0 when the header exceeds 65535 bytes) padded so
     /// the data starts on a 64-byte boundary, then the raw values.
     public func encode() -> [UInt8] {
@@ -127,60 +141,16 @@ public final class NPYFile: @unchecked Sendable {
         guard fd >= 0 else { throw NPYError.cannotOpen(path: path) }
         var ok = false
         defer { if !ok { Foundation.close(fd) } }
-        var lead = [UInt8](repeating: 0, count: 12)
-        let got = pread(fd, &lead, 12, 0)
-        guard got >= 10, lead[0] == 0x93, Array(lead[1..<6]) == Array("NUMPY".utf8) else {
-            throw NPYError.notNPY(path: path)
-        }
-        let major = lead[6]
-        let headerLength: Int
-        let prefix: Int
-        switch major {
-        case 1:
-            headerLength = Int(lead[8]) | Int(lead[9]) << 8
-            prefix = 10
-        case 2, 3:
-            guard got >= 12 else { throw NPYError.notNPY(path: path) }
-            headerLength = (0..<4).reduce(0) { $0 | Int(lead[8 + $1]) << (8 * $1) }
-            prefix = 12
-        default:
-            throw NPYError.badHeader(path: path, reason: "format version \(major) is not 1, 2 or 3")
-        }
-        var header = [UInt8](repeating: 0, count: headerLength)
-        guard pread(fd, &header, headerLength, off_t(prefix)) == headerLength else {
-            throw NPYError.badHeader(path: path, reason: "header shorter than its declared \(headerLength) bytes")
-        }
-        let text = String(decoding: header, as: UTF8.self)
-        let descr = try Self.value(of: "descr", in: text, path: path)
-        let fortran = try Self.value(of: "fortran_order", in: text, path: path)
-        let shapeText = try Self.value(of: "shape", in: text, path: path)
-        let plainDescr = descr.trimmingCharacters(in: CharacterSet(charactersIn: "'\""))
-        switch plainDescr {
-        case "<f4", "f4", "float32": dtype = .float32
-        case "<i8", "i8", "int64": dtype = .int64
-        default: throw NPYError.unsupportedDType(path: path, descr: plainDescr)
-        }
-        guard fortran == "False" else {
-            if fortran == "True" { throw NPYError.fortranOrder(path: path) }
-            throw NPYError.badHeader(path: path, reason: "fortran_order is '\(fortran)'")
-        }
-        let inner = shapeText.trimmingCharacters(in: CharacterSet(charactersIn: "() "))
-        var dims: [Int] = []
-        for part in inner.split(separator: ",") {
-            let t = part.trimmingCharacters(in: .whitespaces)
-            if t.isEmpty { continue }
-            guard let d = Int(t.hasSuffix("L") ? String(t.dropLast()) : t), d >= 0 else {
-                throw NPYError.badHeader(path: path, reason: "shape \(shapeText)")
-            }
-            dims.append(d)
-        }
-        shape = dims
-        dataOffset = prefix + headerLength
         var st = stat()
         fstat(fd, &st)
-        let have = Int(st.st_size) - dataOffset
-        let need = dims.reduce(1, *) * dtype.size
-        guard have >= need else { throw NPYError.truncated(path: path, needBytes: need, haveBytes: max(have, 0)) }
+        let header = try NPYHeader.parse(fileSize: Int(st.st_size), path: path) { offset, count in
+            var buffer = [UInt8](repeating: 0, count: count)
+            let got = pread(fd, &buffer, count, off_t(offset))
+            return Array(buffer.prefix(max(got, 0)))
+        }
+        dtype = header.dtype
+        shape = header.shape
+        dataOffset = header.dataOffset
         self.fd = fd
         ok = true
     }
@@ -217,9 +187,84 @@ public final class NPYFile: @unchecked Sendable {
             done += n
         }
     }
+}
+
+/// What a `.npy` header says: the dtype, the shape and where the values start. Shared by
+/// `NPYFile` (reading with `pread`) and `NPYArray.decode` (bytes in memory).
+struct NPYHeader {
+    var dtype: NPYArray.DType
+    var shape: [Int]
+    var dataOffset: Int
+
+    /// Parses the header of a file of `fileSize` bytes; `read(offset, count)` returns the
+    /// (up to `count`) bytes at `offset`. Errors unless the file holds all the values it declares.
+    static func parse(fileSize: Int, path: String, read: (_ offset: Int, _ count: Int) -> [UInt8]) throws -> NPYHeader {
+        let lead = read(0, 12)
+        let got = lead.count
+        guard got >= 10, lead[0] == 0x93, Array(lead[1..<6]) == Array("NUMPY".utf8) else {
+            throw NPYError.notNPY(path: path)
+        }
+        let major = lead[6]
+        let headerLength: Int
+        let prefix: Int
+        switch major {
+        case 1:
+            headerLength = Int(lead[8]) | Int(lead[9]) << 8
+            prefix = 10
+        case 2, 3:
+            guard got >= 12 else { throw NPYError.notNPY(path: path) }
+            headerLength = (0..<4).reduce(0) { $0 | Int(lead[8 + $1]) << (8 * $1) }
+            prefix = 12
+        default:
+            throw NPYError.badHeader(path: path, reason: "format version \(major) is not 1, 2 or 3")
+        }
+        // Checked against the file before reading, so a declared 4 GB header allocates nothing.
+        let header = headerLength <= fileSize - prefix ? read(prefix, headerLength) : []
+        guard header.count == headerLength else {
+            throw NPYError.badHeader(path: path, reason: "header shorter than its declared \(headerLength) bytes")
+        }
+        let text = String(decoding: header, as: UTF8.self)
+        let descr = try value(of: "descr", in: text, path: path)
+        let fortran = try value(of: "fortran_order", in: text, path: path)
+        let shapeText = try value(of: "shape", in: text, path: path)
+        let plainDescr = descr.trimmingCharacters(in: CharacterSet(charactersIn: "'\""))
+        let dtype: NPYArray.DType
+        switch plainDescr {
+        case "<f4", "f4", "float32": dtype = .float32
+        case "<i8", "i8", "int64": dtype = .int64
+        default: throw NPYError.unsupportedDType(path: path, descr: plainDescr)
+        }
+        guard fortran == "False" else {
+            if fortran == "True" { throw NPYError.fortranOrder(path: path) }
+            throw NPYError.badHeader(path: path, reason: "fortran_order is '\(fortran)'")
+        }
+        let inner = shapeText.trimmingCharacters(in: CharacterSet(charactersIn: "() "))
+        var dims: [Int] = []
+        for part in inner.split(separator: ",") {
+            let t = part.trimmingCharacters(in: .whitespaces)
+            if t.isEmpty { continue }
+            guard let d = Int(t.hasSuffix("L") ? String(t.dropLast()) : t), d >= 0 else {
+                throw NPYError.badHeader(path: path, reason: "shape \(shapeText)")
+            }
+            dims.append(d)
+        }
+        let dataOffset = prefix + headerLength
+        let have = fileSize - dataOffset
+        // A shape whose byte count overflows cannot fit any file: refused, not trapped on.
+        var need = dtype.size
+        for d in dims {
+            let (product, overflow) = need.multipliedReportingOverflow(by: d)
+            guard !overflow else {
+                throw NPYError.badHeader(path: path, reason: "shape \(shapeText) holds more bytes than a file can")
+            }
+            need = product
+        }
+        guard have >= need else { throw NPYError.truncated(path: path, needBytes: need, haveBytes: max(have, 0)) }
+        return NPYHeader(dtype: dtype, shape: dims, dataOffset: dataOffset)
+    }
 
     /// The text after `'key':` up to the next top-level comma (a tuple counts as one value).
-    private static func value(of key: String, in header: String, path: String) throws -> String {
+    static func value(of key: String, in header: String, path: String) throws -> String {
         guard let r = header.range(of: "'\(key)':") ?? header.range(of: "\"\(key)\":") else {
             throw NPYError.badHeader(path: path, reason: "no '\(key)' in \(header)")
         }

@@ -95,11 +95,13 @@ public struct SafeTensorsFile: Sendable {
 
     public static func decode(_ bytes: [UInt8], path: String = "<memory>") throws -> SafeTensorsFile {
         guard bytes.count >= 8 else { throw SafeTensorsError.truncated(path: path) }
-        var headerLength = 0
-        for i in 0..<8 { headerLength |= Int(bytes[i]) << (8 * i) }
-        guard headerLength >= 2, 8 + headerLength <= bytes.count else {
+        var declared: UInt64 = 0
+        for i in 0..<8 { declared |= UInt64(bytes[i]) << (8 * i) }
+        // Compared with what is there, not as `8 + length`: a declared length near 2^64 overflows.
+        guard declared >= 2, declared <= UInt64(bytes.count - 8) else {
             throw SafeTensorsError.truncated(path: path)
         }
+        let headerLength = Int(declared)
         let json = try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + headerLength)]))
         guard let header = json as? [String: Any] else {
             throw SafeTensorsError.badHeader(path: path, reason: "not a JSON object")
@@ -120,11 +122,24 @@ public struct SafeTensorsFile: Sendable {
             else {
                 throw SafeTensorsError.badHeader(path: path, reason: "entry '\(name)' is malformed or not F32/I64/U8")
             }
+            // Offsets and shape come from the file: every sum and product is checked against
+            // the bytes present before it is formed, so none can overflow or slice out of range.
+            let dataBytes = bytes.count - dataStart
+            guard offsets[0] >= 0, offsets[0] <= offsets[1] else {
+                throw SafeTensorsError.badHeader(path: path, reason: "entry '\(name)' has inconsistent offsets")
+            }
+            guard offsets[1] <= dataBytes else { throw SafeTensorsError.truncated(path: path) }
             let start = dataStart + offsets[0]
             let end = dataStart + offsets[1]
-            let elementSize = dtype == .u8 ? 1 : (dtype == .f32 ? 4 : 8)
-            guard end <= bytes.count else { throw SafeTensorsError.truncated(path: path) }
-            guard start <= end, end - start == shape.reduce(1, *) * elementSize else {
+            var expected = dtype == .u8 ? 1 : (dtype == .f32 ? 4 : 8)
+            for d in shape {
+                let (product, overflow) = expected.multipliedReportingOverflow(by: d)
+                guard d >= 0, !overflow else {
+                    throw SafeTensorsError.badHeader(path: path, reason: "entry '\(name)' has shape \(shape)")
+                }
+                expected = product
+            }
+            guard end - start == expected else {
                 throw SafeTensorsError.badHeader(path: path, reason: "entry '\(name)' has inconsistent offsets")
             }
             var tensor = NamedTensor(bytes: Array(bytes[start..<end]), shape: shape)
