@@ -225,9 +225,8 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
         return lines
     }
 
-    /// Far above any real run; they keep `allImagesPerStep × worldSize` well inside Int.
+    /// Far above any real run; it keeps the batch arithmetic (`allImagesPerStep`) well inside Int.
     public static let maxBatchSize = 1 << 24
-    public static let maxWorldSize = 1 << 16
 
     /// Checks every value a user can get wrong; the error names the key and the value.
     public func validate() throws {
@@ -236,11 +235,8 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
         }
         if queueSize <= 0 { throw fail("queue_size", queueSize, "must be > 0") }
         if batchSize < 2 { throw fail("batch_size", batchSize, "must be ≥ 2 (B pairs + B instances)") }
-        // Upper bounds so the batch arithmetic (6·B images a step, B × world size) cannot overflow.
+        // An upper bound so the batch arithmetic (6·B images a step) cannot overflow.
         if batchSize > Self.maxBatchSize { throw fail("batch_size", batchSize, "must be ≤ \(Self.maxBatchSize)") }
-        if worldSize < 1 || worldSize > Self.maxWorldSize {
-            throw fail("world_size", worldSize, "must be in 1…\(Self.maxWorldSize)")
-        }
         if !(alpha >= 0 && alpha <= 1) { throw fail("alpha", alpha, "must be in [0, 1]") }
         if !(scale > 0) { throw fail("scale", scale, "must be > 0") }
         if !(margin >= 0) { throw fail("margin", margin, "must be ≥ 0") }
