@@ -10,23 +10,32 @@ let package = Package(
         // For the theme parser's fuzz harness (Fuzzing/).
         .library(name: "FFCConsoleUI", targets: ["FFCConsoleUI"]),
         .library(name: "LRUCache", targets: ["LRUCache"]),
+        .library(name: "FFCBench", targets: ["FFCBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
     ],
     targets: [
         // Libraries
-        .target(name: "LRUCache", swiftSettings: [.unsafeFlags(["-cross-module-optimization"])]),
+        // No unsafe flags on a library target (a package that has them cannot be depended on):
+        // LRUCache's hot paths are @inlinable instead of cross-module-optimised, and the engine's
+        // AVX2 code is chosen at run time in CChannelKernels instead of compiled in everywhere.
+        .target(name: "LRUCache"),
         .target(
             name: "FFCEngine",
-            dependencies: ["LRUCache", "CLMDB", "COpenBLAS", "CJPEG", "CScoreScan", "CZlib"],
-            // AVX2 + FMA: the channel-lane loops of batch norm, PReLU and depthwise convolution run
-            // 8 wide instead of 4 (about 10% of a mobilefacenet training step); `ffc` checks the CPU
-            // first (Sources/FFCConsole/CPUFeatures.swift).
-            swiftSettings: [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma"])]
+            dependencies: ["LRUCache", "CLMDB", "COpenBLAS", "CJPEG", "CScoreScan", "CChannelKernels", "CZlib"]
         ),
         // The live console: layout, panels, themes, keys; only UI/Terminal.swift calls curses.
         .target(name: "FFCConsoleUI", dependencies: ["FFCEngine", "CNcurses"]),
+        // `ffc bench …`: the benchmark commands, ClassicLRU (the LRU benchmark's yardstick) and
+        // the harness they share (median, load probe, Python reference runner, table and JSON).
+        .target(
+            name: "FFCBench",
+            dependencies: [
+                "FFCEngine", "FFCConsoleUI", "LRUCache",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
 
         // C wrappers: a module map plus a shim header for what Swift cannot import.
         .systemLibrary(name: "CNcurses", providers: [.apt(["libncurses-dev"])]),
@@ -39,19 +48,24 @@ let package = Package(
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png")]),
         // A real C target: identification's per-score scan in SIMD registers.
         .target(name: "CScoreScan"),
+        // A real C target: the per-channel loops of batch norm, PReLU and depthwise convolution,
+        // each in a baseline (SSE2) and an AVX2 variant chosen once at run time.
+        .target(name: "CChannelKernels"),
 
         // Executables
         .executableTarget(
             name: "FFCConsole",
             dependencies: [
-                "FFCEngine", "FFCConsoleUI", "LRUCache", "CNcurses",
+                "FFCEngine", "FFCConsoleUI", "FFCBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         // Tests
-        .testTarget(name: "FFCEngineTests", dependencies: ["FFCEngine"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "LRUCacheTests", dependencies: ["LRUCache"]),
+        .testTarget(
+            name: "FFCEngineTests", dependencies: ["FFCEngine", "CChannelKernels"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LRUCacheTests", dependencies: ["LRUCache", "FFCEngine"]),
         .testTarget(name: "FFCConsoleUITests", dependencies: ["FFCConsoleUI"], exclude: ["Golden"]),
+        .testTarget(name: "FFCBenchTests", dependencies: ["FFCBench", "FFCEngine", "LRUCache"]),
     ]
 )

@@ -82,22 +82,28 @@ static struct ffc_decoder *thread_decoder(void) {
     return d;
 }
 
+/* Opens this thread's decoder on (data, len) and reads the header; libjpeg's errors longjmp
+   back here, so this must expand inside the function that decodes (a macro, not a call): on
+   an error the function returns -1 with the message in err. Declares `d` and `cinfo`. */
+#define FFC_JPEG_OPEN(data, len, err, errcap)                                                  \
+    struct ffc_decoder *d = thread_decoder();                                                  \
+    if (!d) {                                                                                  \
+        set_err(err, errcap, "out of memory for a JPEG decoder");                              \
+        return -1;                                                                             \
+    }                                                                                          \
+    j_decompress_ptr cinfo = &d->cinfo;                                                        \
+    d->jerr.message[0] = 0;                                                                    \
+    if (setjmp(d->jerr.jump)) {                                                                \
+        jpeg_abort_decompress(cinfo);                                                          \
+        set_err(err, errcap, d->jerr.message[0] ? d->jerr.message : "corrupt JPEG");           \
+        return -1;                                                                             \
+    }                                                                                          \
+    jpeg_mem_src(cinfo, (const unsigned char *)(data), (unsigned long)(len));                  \
+    jpeg_read_header(cinfo, TRUE)
+
 static int jpeg_run(const uint8_t *data, size_t len, uint8_t *out, size_t outcap, int *w,
                     int *h, int *channels, char *err, size_t errcap) {
-    struct ffc_decoder *d = thread_decoder();
-    if (!d) {
-        set_err(err, errcap, "out of memory for a JPEG decoder");
-        return -1;
-    }
-    j_decompress_ptr cinfo = &d->cinfo;
-    d->jerr.message[0] = 0;
-    if (setjmp(d->jerr.jump)) {
-        jpeg_abort_decompress(cinfo);
-        set_err(err, errcap, d->jerr.message[0] ? d->jerr.message : "corrupt JPEG");
-        return -1;
-    }
-    jpeg_mem_src(cinfo, (const unsigned char *)data, (unsigned long)len);
-    jpeg_read_header(cinfo, TRUE);
+    FFC_JPEG_OPEN(data, len, err, errcap);
     *w = (int)cinfo->image_width;
     *h = (int)cinfo->image_height;
     if (channels) *channels = cinfo->num_components == 1 ? 1 : 3;
@@ -164,20 +170,7 @@ int ffc_jpeg_decode_normalised_bgr(const uint8_t *data, size_t len, int out_w, i
     *w = 0;
     *h = 0;
     if (!is_jpeg(data, len)) return 1;
-    struct ffc_decoder *d = thread_decoder();
-    if (!d) {
-        set_err(err, errcap, "out of memory for a JPEG decoder");
-        return -1;
-    }
-    j_decompress_ptr cinfo = &d->cinfo;
-    d->jerr.message[0] = 0;
-    if (setjmp(d->jerr.jump)) {
-        jpeg_abort_decompress(cinfo);
-        set_err(err, errcap, d->jerr.message[0] ? d->jerr.message : "corrupt JPEG");
-        return -1;
-    }
-    jpeg_mem_src(cinfo, (const unsigned char *)data, (unsigned long)len);
-    jpeg_read_header(cinfo, TRUE);
+    FFC_JPEG_OPEN(data, len, err, errcap);
     int iw = (int)cinfo->image_width, ih = (int)cinfo->image_height;
     *w = iw;
     *h = ih;

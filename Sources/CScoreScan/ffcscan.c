@@ -1,10 +1,13 @@
 // Identification's impostor-row scan (see include/ffcscan.h). Bins are computed for a strip of
-// scores at a time in SIMD registers — AVX-512 when the CPU has it (checked at run time), else
-// SSE2 (x86-64's baseline) — then counted one by one: the increments are scattered and
+// scores at a time in SIMD registers — AVX-512 when the CPU has it (checked at run time, and
+// not when FFC_ISA names sse2 or avx2, as for the channel kernels), else SSE2 (x86-64's
+// baseline); every path gives the same bins — then counted one by one: the increments are scattered and
 // dominate the cost; the running maximum rides along in the vector registers.
 #include "ffcscan.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -19,6 +22,20 @@ static inline int32_t bin_of(float v, float half_bins, float last) {
 }
 
 #if defined(__x86_64__)
+// Whether the AVX-512 strip runs: the CPU has it and FFC_ISA does not ask for less. Read once;
+// racing first calls compute the same answer.
+static int use_avx512(void) {
+    static int cached = -1;
+    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (v < 0) {
+        const char *isa = getenv("FFC_ISA");
+        int capped = isa && (strcmp(isa, "sse2") == 0 || strcmp(isa, "avx2") == 0);
+        v = !capped && __builtin_cpu_supports("avx512f");
+        __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
 // Bins and maximum of `len` scores (a multiple of 32) with AVX-512; returns max(top, scores).
 __attribute__((target("avx512f"))) static float strip_avx512(
     const float *s, long len, int32_t *bins, float half_bins, float last, float top) {
@@ -58,7 +75,7 @@ long ffc_scan_impostor_row(
         const long len = n - c < STRIP ? n - c : STRIP;
         long k = 0;
 #if defined(__x86_64__)
-        if (len >= 32 && __builtin_cpu_supports("avx512f")) {
+        if (len >= 32 && use_avx512()) {
             k = len & ~31L;
             top = strip_avx512(s, k, bins, half_bins, last, top);
         }

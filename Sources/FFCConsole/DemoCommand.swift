@@ -14,12 +14,6 @@ struct Demo: ParsableCommand {
     @Option(help: "Console theme name or file.") var theme: String?
     @Flag(help: "No console: plain progress lines.") var headless = false
 
-    /// 20% of the identities, but never fewer slots than one pass writes (1.5·B), so the
-    /// pair part always finds its identity.
-    static func queueSize(identities: Int, batchSize: Int) -> Int {
-        min(identities, max(identities / 5, 3 * batchSize))
-    }
-
     func run() throws {
         let synth = SynthOptions(
             identities: identities, images: .fixed(8), size: 64, seed: 1, out: data + "/synth.lmdb", holdout: 50,
@@ -35,10 +29,11 @@ struct Demo: ParsableCommand {
         }
         var arguments = [
             database, "--net-type", "tiny", "--input-size", "32", "--feat-dim", "128", "--batch-size", "32",
-            "--queue-size", String(Self.queueSize(identities: identities, batchSize: 32)), "--loss-type", "AM",
+            "--queue-size", String(TrainingFlags.demoQueueSize(identities: identities, batchSize: 32)), "--loss-type",
+            "AM",
             "--margin", "0.35", "--lr", "0.1",
             "--epochs", "20", "--milestones", "12,16", "--checkpoint-every", "500",
-            "--run-dir", "runs/demo-" + Train.timestamp(),
+            "--run-dir", "runs/demo-" + TrainingFlags.timestamp(),
         ]
         if FileManager.default.fileExists(atPath: synth.holdoutPath)
             && FileManager.default.fileExists(atPath: synth.pairsPath)

@@ -1,11 +1,11 @@
 // The `ffc` executable: a thin command-line shell over FFCEngine and the console.
 import ArgumentParser
+import FFCBench
 import FFCEngine
 
 @main
 struct FFC: ParsableCommand {
     static func main() {
-        CPUFeatures.requireEngineFeatures()
         // OpenBLAS picks its kernels at load time; restart with the right ones when it fell back.
         BLAS.restartWithFastKernelsIfNeeded()
         main(nil)

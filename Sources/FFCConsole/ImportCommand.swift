@@ -1,5 +1,6 @@
 // `ffc import`: identity sub-folders of face images → an FFC-format LMDB + kv file.
 import ArgumentParser
+import FFCConsoleUI
 import FFCEngine
 import Foundation
 
@@ -12,7 +13,7 @@ struct Import: ParsableCommand {
     @Option(help: "Output database NAME.lmdb.") var out: String
 
     func run() throws {
-        var bar = ProgressBar(label: "import")
+        var bar = LineProgressBar(label: "import")
         let summary = try FolderImporter.run(folder: folder, out: out) { done, total in
             bar.update(done: done, total: total, force: done == total)
         }

@@ -1,5 +1,6 @@
 // `ffc synth`: write a database of procedural face-like identities in the FFC format.
 import ArgumentParser
+import FFCConsoleUI
 import FFCEngine
 import Foundation
 
@@ -35,7 +36,7 @@ struct Synth: ParsableCommand {
         let options = SynthOptions(
             identities: identities, images: images.map { .fixed($0) } ?? .longTail(max: longTail!), size: size,
             seed: seed, out: out, holdout: holdout, pairs: pairs, workers: workers, jpegQuality: quality)
-        var bar = ProgressBar(label: "synth")
+        var bar = LineProgressBar(label: "synth")
         let summary = try SyntheticDatabase.write(options) { done, total in bar.update(done: done, total: total) }
         bar.finish()
         print(

@@ -70,85 +70,53 @@ struct Train: ParsableCommand {
         }
     }
 
-    /// `value` as one of a flag's allowed values, or an error naming the flag and the choices.
-    static func choice<T: RawRepresentable>(_ value: String, flag: String, expected: String) throws -> T
-    where T.RawValue == String {
-        guard let v = T(rawValue: value) else { throw ValidationError("\(flag) \(value): expected one of \(expected)") }
-        return v
-    }
-
-    static func choice(_ value: String, flag: String, expected: String) throws -> String {
-        guard expected.components(separatedBy: ", ").contains(value) else {
-            throw ValidationError("\(flag) \(value): expected one of \(expected)")
-        }
-        return value
-    }
-
-    /// Defaults, then the run's saved config when resuming, then `--config`, then flags.
+    /// Defaults, then the run's saved config when resuming, then `--config`, then flags
+    /// (FFCEngine's `TrainingFlags` combines them).
     func resolvedConfig() throws -> TrainingConfig {
-        var c = TrainingConfig()
-        let dir = runDir ?? "runs/run-" + Self.timestamp()
-        if resume != nil, let saved = try? RunDirectory(path: dir).readConfig() { c = saved }
-        c.runDir = dir
-        if let config { try c.applyOptimConfig(path: config) }
-        if !databases.isEmpty { c.databases = databases }
-        if let v = queueSize { c.queueSize = v }
-        if let v = queueSizeAt {
-            c.queueSizeAt = try v.split(separator: ",").map { entry in
-                let parts = entry.split(separator: ":").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-                guard parts.count == 2, let step = parts[0], let q = parts[1] else {
-                    throw ValidationError("--queue-size-at \(v): expected STEP:Q pairs like 5000:20000,9000:40000")
-                }
-                return TrainingConfig.QueueResize(step: step, queueSize: q)
-            }
+        do {
+            return try flags.resolve()
+        } catch let error as TrainingFlagError {
+            throw ValidationError(error.description)
         }
-        if let v = batchSize { c.batchSize = v }
-        if let v = alpha { c.alpha = v }
-        if let v = lossType { c.lossType = try Self.choice(v, flag: "--loss-type", expected: "AM, Arc, SV") }
-        if let v = margin { c.margin = v }
-        if let v = scale { c.scale = v }
-        if let v = featDim { c.featDim = v }
-        if let v = netType {
-            c.netType = try Self.choice(v, flag: "--net-type", expected: Backbone.names.joined(separator: ", "))
-        }
-        if let v = inputSize { c.inputSize = v }
-        if let v = lr { c.lr = v }
-        if let v = epochs { c.epochs = v }
-        if let v = milestones {
-            let parts = v.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard parts.allSatisfy({ $0 != nil }) else {
-                throw ValidationError("--milestones \(v): expected epochs like 8,14,17")
-            }
-            c.milestones = parts.map { $0! }
-            c.gammas = c.milestones.isEmpty ? [] : [c.gammas.first ?? 0.1]
-        }
-        if let v = gamma { c.gammas = [v] }
-        if let v = scheduler {
-            c.scheduler = try Self.choice(v, flag: "--scheduler", expected: "multistep, cosine, ReduceLROnPlateau")
-        }
-        if let v = patience { c.patience = v }
-        if let v = lrMin { c.lrMin = v }
-        if let v = warmup { c.warmup = v }
-        if let v = seed { c.seed = v }
-        if let v = maxSteps { c.maxSteps = v }
-        if let v = head { c.head = try Self.choice(v, flag: "--head", expected: "ffc, fc, pfc") }
-        if let v = pfcSampleRate { c.pfcSampleRate = v }
-        if let v = checkpointEvery { c.checkpointEvery = v }
-        if let v = checkpointKeep { c.checkpointKeep = v }
-        if let v = validationEvery { c.validationEvery = v }
-        if let v = validationDatabase { c.validationDatabase = v }
-        if let v = validationPairs { c.validationPairs = v }
-        if let v = workers { c.workers = v }
-        if let v = logEvery { c.logEvery = v }
-        try c.validate()
-        return c
     }
 
-    static func timestamp() -> String {
-        let f = DateFormatter()
-        f.dateFormat = "yyyyMMdd-HHmmss"
-        f.timeZone = TimeZone(identifier: "UTC")
-        return f.string(from: Date())
+    /// This command's flags, as typed.
+    var flags: TrainingFlags {
+        var f = TrainingFlags()
+        f.databases = databases
+        f.queueSize = queueSize
+        f.queueSizeAt = queueSizeAt
+        f.batchSize = batchSize
+        f.alpha = alpha
+        f.lossType = lossType
+        f.margin = margin
+        f.scale = scale
+        f.featDim = featDim
+        f.netType = netType
+        f.inputSize = inputSize
+        f.lr = lr
+        f.epochs = epochs
+        f.milestones = milestones
+        f.warmup = warmup
+        f.scheduler = scheduler
+        f.patience = patience
+        f.gamma = gamma
+        f.lrMin = lrMin
+        f.seed = seed
+        f.runDir = runDir
+        f.maxSteps = maxSteps
+        f.config = config
+        f.head = head
+        f.pfcSampleRate = pfcSampleRate
+        f.checkpointEvery = checkpointEvery
+        f.checkpointKeep = checkpointKeep
+        f.validationEvery = validationEvery
+        f.validationDatabase = validationDatabase
+        f.validationPairs = validationPairs
+        f.workers = workers
+        f.logEvery = logEvery
+        f.resume = resume
+        return f
     }
 
     /// Trains in this process until the run ends; SIGINT/SIGTERM stop it with a checkpoint.

@@ -127,13 +127,6 @@ public enum Console {
         return name == "UTF-8" || name == "UTF8"
     }
 
-    /// CPU seconds the calling thread has used.
-    static func threadCPUSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-    }
-
     @MainActor
     static func loop(terminal: Terminal, controller: ConsoleController, latch: SignalLatch, options: ConsoleOptions)
         -> ConsoleExit
@@ -145,7 +138,7 @@ public enum Console {
         controller.stats.terminalDescription = terminal.description
         var size = terminal.size
         var canvas = CellCanvas(width: size.width, height: size.height)
-        var windowStart = (wall: controller.now(), cpu: threadCPUSeconds(), frames: 0)
+        var windowStart = (wall: controller.now(), cpu: CPUTime.thread(), frames: 0)
         while true {
             if let sig = latch.take() {
                 if sig == SIGHUP { return .detach }
@@ -162,7 +155,7 @@ public enum Console {
             controller.stats.record(drawSeconds: drawn - frameStart)
             windowStart.frames += 1
             if drawn - windowStart.wall >= 2 {
-                let cpu = threadCPUSeconds()
+                let cpu = CPUTime.thread()
                 controller.stats.cpuShare = (cpu - windowStart.cpu) / (drawn - windowStart.wall)
                 controller.stats.framesPerSecond = Double(windowStart.frames) / (drawn - windowStart.wall)
                 windowStart = (drawn, cpu, 0)

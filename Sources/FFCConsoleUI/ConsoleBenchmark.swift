@@ -27,12 +27,12 @@ public enum ConsoleBenchmark {
         var render = 0.0
         var blit = 0.0
         for snapshot in snapshots {
-            let t0 = Console.threadCPUSeconds()
+            let t0 = CPUTime.thread()
             controller.update(snapshot)
             controller.render(snapshot, into: &canvas, context: .unicode)
-            let t1 = Console.threadCPUSeconds()
+            let t1 = CPUTime.thread()
             terminal.draw(canvas, theme: controller.theme)
-            let t2 = Console.threadCPUSeconds()
+            let t2 = CPUTime.thread()
             render += t1 - t0
             blit += t2 - t1
         }

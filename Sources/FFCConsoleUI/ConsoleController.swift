@@ -111,7 +111,7 @@ final class ConsoleController {
         case .prompt(var prompt):
             if let done = edit(&prompt, key: key) {
                 overlay = .none
-                if done { apply(prompt, snapshot: snapshot) }
+                if done { apply(prompt) }
             } else {
                 overlay = .prompt(prompt)
             }
@@ -145,19 +145,10 @@ final class ConsoleController {
         return nil
     }
 
-    private func apply(_ prompt: Prompt, snapshot: MetricsSnapshot) {
-        switch prompt.kind {
-        case .queueSize:
-            let q = prompt.integer!
-            source.send(.setQueueSize(q))
-            setStatus("asked for pool size \(Format.grouped(q)); applied between steps", role: .accent)
-        case .learningRate:
-            let lr = prompt.real!
-            source.send(.setLearningRate(lr))
-            setStatus("asked for learning rate \(Format.learningRate(lr)); applied between steps", role: .accent)
-        case .findIdentity:
-            break
-        }
+    private func apply(_ prompt: Prompt) {
+        guard let submission = prompt.submission else { return }
+        source.send(submission.command)
+        setStatus(submission.status, role: .accent)
     }
 
     private func perform(_ action: KeyAction, snapshot: MetricsSnapshot) -> ConsoleExit? {

@@ -72,7 +72,7 @@ import Testing
         let net = try Backbone.make(name: "tiny", embeddingSize: 4, inputSize: 16, seed: 9)
         let sgd = SGD(learningRate: 0.05, momentum: 0.9, nesterov: true, weightDecay: 5e-4)
         let x = Tensor(shape: [8, 16, 16, 3])
-        var g = SeededGenerator(seed: 3)
+        var g = SeededRandom(seed: 3)
         for n in 0..<8 {
             for h in 0..<16 {
                 for w in 0..<16 {

@@ -8,7 +8,7 @@ import Testing
 /// Values in [−1, 1) from a seed; `awayFromZero` keeps |v| ≥ 0.1 so ReLU/PReLU kinks
 /// stay out of the finite-difference step.
 func randomTensor(_ shape: [Int], seed: UInt64, awayFromZero: Bool = false) -> Tensor {
-    var g = SeededGenerator(seed: seed)
+    var g = SeededRandom(seed: seed)
     let t = Tensor(shape: shape)
     for i in 0..<t.count {
         var v = g.uniform(-1, 1)
@@ -20,7 +20,7 @@ func randomTensor(_ shape: [Int], seed: UInt64, awayFromZero: Bool = false) -> T
 
 /// Fills every parameter of `layer` with seeded values (γ near 1, slopes near 0.25).
 func randomizeParameters(_ layer: any Layer, seed: UInt64) {
-    var g = SeededGenerator(seed: seed)
+    var g = SeededRandom(seed: seed)
     for p in layer.parameters {
         for i in 0..<p.value.count {
             switch p.parameter.role {

@@ -1,5 +1,6 @@
 // LRUCacheModelTests: long random operation sequences checked against ReferenceLRU.
 
+import FFCEngine
 import Testing
 
 @testable import LRUCache
@@ -8,7 +9,7 @@ import Testing
 struct LRUCacheModelTests {
     /// One random run: capacity, key space and clock mode come from the seed.
     struct Run {
-        var rng: SplitMix64
+        var rng: SeededRandom
         var cache: LRUCache
         var model: ReferenceLRU
         let keyBase: Int
@@ -18,7 +19,7 @@ struct LRUCacheModelTests {
         var step = 0
 
         init(seed: UInt64) {
-            rng = SplitMix64(seed: seed)
+            rng = SeededRandom(seed: seed)
             maxCapacity = Int.random(in: 1...24, using: &rng)
             let capacity = Int.random(in: 1...maxCapacity, using: &rng)
             cache = try! LRUCache(capacity: capacity)

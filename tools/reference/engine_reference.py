@@ -19,6 +19,7 @@ weight in the engine's layout, see engine_models.to_engine):
   for a few running statistics, and `<net>.embedding_eval` (eval mode after that step).
 - optim.safetensors: SGD steps and learning-rate schedule sequences.
 """
+import copy
 import json
 import math
 import os
@@ -34,6 +35,7 @@ from torch import nn
 
 sys.path.insert(0, os.path.dirname(__file__))
 import engine_models as em
+import f32bound
 
 OUT = os.path.join(os.path.dirname(__file__), "../../Tests/FFCEngineTests/Fixtures/engine")
 
@@ -57,6 +59,48 @@ def nhwc(t):
     return t.permute(0, 2, 3, 1).contiguous() if t.dim() == 4 else t
 
 
+def _step(module, x32, dy32, training, fn, noise_seed):
+    """Forward and backward of a float64 copy of `module` on float32 inputs, under the float32
+    error model when `noise_seed` is given: y, dx, parameter gradients, buffers after."""
+    m = copy.deepcopy(module).double()
+    noise = None if noise_seed is None else f32bound.Float32Noise(m, noise_seed)
+    m.train(training)
+    x = x32.double().requires_grad_(True)
+    y = (fn(x, noise) if fn else m(x))
+    (y * dy32.double()).sum().backward()
+    if noise is not None:
+        noise.finish()
+    out = {"y": nhwc(y), "dx": nhwc(x.grad)}
+    for name, p in m.named_parameters():
+        out[f"g.{name}"] = em.to_engine(dict(m.named_modules())[name.rpartition(".")[0]], p.grad)
+    for name, b in m.named_buffers():
+        if not name.endswith("num_batches_tracked"):
+            out[f"after.{name}"] = b.clone()
+    return {k: v.detach() for k, v in out.items()}
+
+
+def reference_case(out, case, module, x_nchw, training, fn=None):
+    """Stores the float32 inputs and parameters as the engine reads them, the float64
+    reference of one step, and each result's `.f32bound` (f32bound.py)."""
+    module.train(training)
+    with torch.no_grad():
+        y_shape = (fn(x_nchw.double(), None) if fn else copy.deepcopy(module).double()(x_nchw.double())).shape
+    dy = torch.randn(y_shape)
+    out[f"{case}.x"], out[f"{case}.dy"] = nhwc(x_nchw), nhwc(dy)
+    modules = dict(module.named_modules())
+    for name, p in module.named_parameters():
+        out[f"{case}.p.{name}"] = em.to_engine(modules[name.rpartition(".")[0]], p.detach())
+    for name, b in module.named_buffers():
+        if not name.endswith("num_batches_tracked"):
+            out[f"{case}.b.{name}"] = b.clone()
+    run = lambda seed: _step(module, x_nchw, dy, training, fn, seed)
+    exact = run(None)
+    for key, ref in exact.items():
+        out[f"{case}.{key}"] = ref
+    for key, bound in f32bound.bounds(run, exact).items():
+        out[f"{case}.{key}"] = bound
+
+
 def layer_case(out, case, module, x_nchw, training=True, fn=None, buffers=None):
     torch.manual_seed(zlib.crc32(case.encode()))
     with torch.no_grad():
@@ -70,20 +114,7 @@ def layer_case(out, case, module, x_nchw, training=True, fn=None, buffers=None):
         if buffers:
             module.running_mean.uniform_(-0.2, 0.2)
             module.running_var.uniform_(0.5, 1.5)
-            out[f"{case}.b.running_mean"] = module.running_mean.clone()
-            out[f"{case}.b.running_var"] = module.running_var.clone()
-    module.train(training)
-    x = x_nchw.clone().requires_grad_(True)
-    y = fn(x) if fn else module(x)
-    dy = torch.randn_like(y)
-    (y * dy).sum().backward()
-    out[f"{case}.x"], out[f"{case}.y"], out[f"{case}.dy"], out[f"{case}.dx"] = nhwc(x), nhwc(y), nhwc(dy), nhwc(x.grad)
-    for name, p in module.named_parameters():
-        out[f"{case}.p.{name}"] = em.to_engine(module, p.detach())
-        out[f"{case}.g.{name}"] = em.to_engine(module, p.grad)
-    if buffers:
-        out[f"{case}.after.running_mean"] = module.running_mean.clone()
-        out[f"{case}.after.running_var"] = module.running_var.clone()
+    reference_case(out, case, module, x_nchw, training, fn)
 
 
 def bn_prelu_case(out, case, x_nchw, training=True):
@@ -98,19 +129,7 @@ def bn_prelu_case(out, case, x_nchw, training=True):
         pair.prelu.weight.uniform_(0.1, 0.4)
         pair.bn.running_mean.uniform_(-0.2, 0.2)
         pair.bn.running_var.uniform_(0.5, 1.5)
-        for name in ("running_mean", "running_var"):
-            out[f"{case}.b.bn.{name}"] = getattr(pair.bn, name).clone()
-    pair.train(training)
-    x = x_nchw.clone().requires_grad_(True)
-    y = pair(x)
-    dy = torch.randn_like(y)
-    (y * dy).sum().backward()
-    out[f"{case}.x"], out[f"{case}.y"], out[f"{case}.dy"], out[f"{case}.dx"] = nhwc(x), nhwc(y), nhwc(dy), nhwc(x.grad)
-    for name, p in pair.named_parameters():
-        out[f"{case}.p.{name}"] = p.detach().clone()
-        out[f"{case}.g.{name}"] = p.grad.clone()
-    for name in ("running_mean", "running_var"):
-        out[f"{case}.after.bn.{name}"] = getattr(pair.bn, name).clone()
+    reference_case(out, case, pair, x_nchw, training)
 
 
 def layers():
@@ -129,7 +148,7 @@ def layers():
     layer_case(out, "prelu", nn.PReLU(5), r(2, 5, 3, 3))
     layer_case(out, "linear", nn.Linear(7, 5), r(3, 7))
     layer_case(out, "relu", nn.ReLU(), r(2, 3, 3, 4))
-    layer_case(out, "l2norm", nn.Identity(), r(3, 6), fn=lambda x: F.normalize(x, dim=1))
+    layer_case(out, "l2norm", nn.Identity(), r(3, 6), fn=f32bound.normalize)
     bn_prelu_case(out, "bn2d_prelu", r(3, 11, 4, 4))
     bn_prelu_case(out, "bn2d_prelu_eval", r(3, 11, 4, 4), training=False)
     return out
@@ -162,18 +181,23 @@ WATCHED = {
 BATCH, SIDE = 8, 32
 
 
-def backbone_run(name, watched, dtype):
-    """One training forward/backward and an eval forward in `dtype`; tensors by fixture key."""
+def backbone_run(name, watched, dtype, noise_seed=None):
+    """One training forward/backward and an eval forward in `dtype`, under the float32 error
+    model when `noise_seed` is given; tensors by fixture key. Inputs are rounded to float32
+    first: the engine reads them as float32."""
     out = {}
     model = em.make(name, input_size=SIDE)
     em.load_formula_weights(model)
     model = model.to(dtype)
     roles = em.parameter_roles(model)
+    noise = None if noise_seed is None else f32bound.Float32Noise(model, noise_seed)
     model.train()
-    x = input_formula((BATCH, SIDE, SIDE, 3)).permute(0, 3, 1, 2).contiguous().to(dtype).requires_grad_(True)
+    x = input_formula((BATCH, SIDE, SIDE, 3)).float().permute(0, 3, 1, 2).contiguous().to(dtype).requires_grad_(True)
     emb = model(x)
-    loss = (emb * loss_weights(tuple(emb.shape)).to(dtype)).sum()
+    loss = (emb * loss_weights(tuple(emb.shape)).float().to(dtype)).sum()
     loss.backward()
+    if noise is not None:
+        noise.finish()
     params = dict(model.named_parameters())
     out[f"{name}.embedding"] = emb
     out[f"{name}.loss"] = loss.reshape(1)
@@ -191,12 +215,14 @@ def backbone_run(name, watched, dtype):
 
 
 def backbones():
-    """References are computed in float64; `<key>.f32error` records how far PyTorch's own
-    float32 run is from them (‖f32 − f64‖/‖f64‖), the scale the Swift bound is set from."""
+    """References are computed in float64; `<key>.f32bound` is the float32 error bound of
+    f32bound.py (what the Swift test allows) and `<key>.f32error` how far PyTorch's own
+    float32 run is from the reference (‖f32 − f64‖/‖f64‖, printed beside the engine's)."""
     out = {}
     for name, watched in WATCHED.items():
         exact = backbone_run(name, watched, torch.float64)
         single = backbone_run(name, watched, torch.float32)
+        out.update(f32bound.bounds(lambda seed: backbone_run(name, watched, torch.float64, seed), exact))
         for key, ref in exact.items():
             out[key] = ref
             out[key + ".f32error"] = ((single[key] - ref).norm() / ref.norm()).reshape(1)
@@ -207,16 +233,17 @@ def optim():
     out = {}
     torch.manual_seed(1)
     for case, (lr, momentum, nesterov, wd) in {"nesterov": (0.1, 0.9, True, 5e-4), "plain": (0.05, 0.9, False, 1e-4)}.items():
-        p = torch.nn.Parameter(torch.randn(2, 3))
+        # float64 steps from float32 values: the reference is exact to the engine's inputs
+        p = torch.nn.Parameter(torch.randn(2, 3).double())
         out[f"sgd.{case}.initial"] = p.detach().clone()
         opt = torch.optim.SGD([p], lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=wd)
         for step in range(3):
-            g = torch.randn(2, 3)
+            g = torch.randn(2, 3).double()
             p.grad = g.clone()
             opt.step()
             out[f"sgd.{case}.grad{step}"] = g
             out[f"sgd.{case}.after{step}"] = p.detach().clone()
-    p = torch.nn.Parameter(torch.zeros(1))
+    p = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
     opt = torch.optim.SGD([p], lr=0.1)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=10, eta_min=0.001)
     rates = []
@@ -224,7 +251,7 @@ def optim():
         rates.append(opt.param_groups[0]["lr"])
         opt.step()
         sched.step()
-    out["schedule.cosine"] = torch.tensor(rates)
+    out["schedule.cosine"] = torch.tensor(rates, dtype=torch.float64)
     opt = torch.optim.SGD([p], lr=0.1)
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[3, 6], gamma=0.1)
     rates = []

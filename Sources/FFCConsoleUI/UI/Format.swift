@@ -1,4 +1,4 @@
-// Number formatting the way users read a console: 1.2k, 3.4 MiB, 1h02m, 12.5%.
+// Number formatting the way users read a console: 1.2k, 3.4 MiB, 12.5% (durations: FFCEngine's DurationFormat).
 import Foundation
 
 enum Format {
@@ -26,16 +26,6 @@ enum Format {
 
     static func percent(_ share: Double, digits: Int = 0) -> String {
         String(format: "%.\(digits)f%%", share * 100)
-    }
-
-    /// 45s, 12m05s, 3h02m, 2d04h.
-    static func duration(_ seconds: Double) -> String {
-        guard seconds.isFinite, seconds >= 0 else { return "--" }
-        let s = Int(seconds.rounded())
-        if s < 60 { return "\(s)s" }
-        if s < 3600 { return String(format: "%dm%02ds", s / 60, s % 60) }
-        if s < 86400 { return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) }
-        return String(format: "%dd%02dh", s / 86400, (s % 86400) / 3600)
     }
 
     /// A loss or other real value in at most ~6 characters.

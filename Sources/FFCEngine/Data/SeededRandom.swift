@@ -2,8 +2,10 @@
 // identities. Streams are derived by hashing (seed, purpose, index), so a value depends only
 // on its coordinates, never on which worker or in which order it was drawn.
 
-/// SplitMix64: a small, fast generator with good statistical quality for shuffles and noise.
-public struct SeededRandom: RandomNumberGenerator, Sendable {
+/// SplitMix64 (Steele, Lea, Flood): the engine's one seeded generator — shuffles, noise, weight
+/// initialisation, the pool's random unit vectors. Its whole state is one UInt64, so a
+/// checkpoint restores a stream exactly (`init(seed: state)`).
+public struct SeededRandom: RandomNumberGenerator, Sendable, Equatable {
     public private(set) var state: UInt64
 
     public init(seed: UInt64) { state = seed }

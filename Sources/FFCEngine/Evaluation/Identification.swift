@@ -72,21 +72,10 @@ public struct RandomDistractors: DistractorSource {
     }
     public func read(_ start: Int, _ n: Int, into out: UnsafeMutableBufferPointer<Float>) throws {
         for r in 0..<n {
-            // SplitMix64 per row, so any block is reproducible on its own.
-            var state = seed &+ UInt64(start + r) &* 0x9E37_79B9_7F4A_7C15
-            var norm: Float = 0
-            for k in 0..<dim {
-                state &+= 0x9E37_79B9_7F4A_7C15
-                var z = state
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                z ^= z >> 31
-                let v = Float(z >> 40) / Float(1 << 24) - 0.5
-                out[r * dim + k] = v
-                norm += v * v
-            }
-            let inv = 1 / max(norm.squareRoot(), 1e-12)
-            for k in 0..<dim { out[r * dim + k] *= inv }
+            // One stream per row, so any block is reproducible on its own.
+            var random = SeededRandom(seed: seed &+ UInt64(start + r) &* 0x9E37_79B9_7F4A_7C15)
+            for k in 0..<dim { out[r * dim + k] = random.unit() - 0.5 }
+            _ = L2Normalize.normalizeRow(out.baseAddress! + r * dim, dim: dim)
         }
     }
 }
@@ -170,8 +159,8 @@ public enum Identification {
         var probeRows = probes
         var galleryRows = gallery
         if normalize {
-            normalizeRows(&probeRows, dim: dim)
-            normalizeRows(&galleryRows, dim: dim)
+            L2Normalize.normalizeRows(&probeRows, dim: dim)
+            L2Normalize.normalizeRows(&galleryRows, dim: dim)
         }
         // Gallery blocks first (labels decide genuine/impostor), then distractor blocks.
         let block = max(1, blockRows)
@@ -191,7 +180,7 @@ public enum Identification {
                 }
             } else {
                 try distractors.read(span.lowerBound - g, span.count, into: rows)
-                if normalize { normalizeRows(rows, dim: dim) }
+                if normalize { L2Normalize.normalizeRows(rows, dim: dim) }
             }
         }
 
@@ -202,7 +191,7 @@ public enum Identification {
         try probeRows.withUnsafeBufferPointer { probePtr in
             try probeLabels.withUnsafeBufferPointer { probeLabelPtr in
                 try galleryLabels.withUnsafeBufferPointer { galleryLabelPtr in
-                    try BLAS.singleThreaded {
+                    do {
                         for (i, span) in spans.enumerated() {
                             let next = i + 1 < spans.count ? spans[i + 1] : nil
                             try scan.add(
@@ -263,20 +252,6 @@ public enum Identification {
                     far: Double(impAbove[lo]) / Double(nImp), tar: Double(genAbove[lo]) / Double(nGen)))
         }
         return out
-    }
-
-    static func normalizeRows(_ x: inout [Float], dim: Int) {
-        x.withUnsafeMutableBufferPointer { normalizeRows($0, dim: dim) }
-    }
-
-    /// Scales each `dim`-float row of `v` to unit length (rows of zeros stay zero). O(v.count).
-    static func normalizeRows(_ v: UnsafeMutableBufferPointer<Float>, dim: Int) {
-        for r in 0..<(v.count / dim) {
-            var s: Float = 0
-            for k in 0..<dim { s += v[r * dim + k] * v[r * dim + k] }
-            let inv = 1 / max(s.squareRoot(), 1e-12)
-            for k in 0..<dim { v[r * dim + k] *= inv }
-        }
     }
 }
 

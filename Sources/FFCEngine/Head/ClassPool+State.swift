@@ -60,7 +60,7 @@ extension ClassPool {
         } catch {
             throw ClassPoolError.badState(reason: "\(file.path): \(prefix)lru: \(error)")
         }
-        random = PoolRandom(seed: UInt64(bitPattern: rand.ints[0]))
+        random = SeededRandom(seed: UInt64(bitPattern: rand.ints[0]))
         self.identityCount = identityCount
         self.memoryBudgetBytes = memoryBudgetBytes
         self.probeRowsForBudget = probeRowsForBudget

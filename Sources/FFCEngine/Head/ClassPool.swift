@@ -1,4 +1,4 @@
-// Head: the Dynamic Class Pool (DESIGN §1): two banks of gallery features, a position bit
+// Head: the Dynamic Class Pool: two banks of gallery features, a position bit
 // per slot, the LRU from identity to slot, and the journal that undoes the first pass.
 import Foundation
 import LRUCache
@@ -32,21 +32,6 @@ public struct PoolWriteSummary: Sendable, Equatable {
     public var slotsWritten = 0
 }
 
-/// Seeded generator (SplitMix64) for the pool's random unit vectors; its state is one UInt64
-/// so a checkpoint restores it exactly.
-public struct PoolRandom: Sendable, Equatable {
-    public var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    /// The next value of `SeededGenerator` (SplitMix64) from this state.
-    public mutating func next() -> UInt64 {
-        var generator = SeededGenerator(seed: state)
-        defer { state = generator.state }
-        return generator.next()
-    }
-    /// Uniform in [0, 1) with 24 random bits.
-    public mutating func nextUnitFloat() -> Float { Float(next() >> 40) * (1.0 / 16_777_216.0) }
-}
-
 /// The Dynamic Class Pool. Shapes: Q = `capacity` slots, D = `featureDim`.
 ///
 /// Writing gallery feature f of identity y (batch order, last write to a row wins):
@@ -73,7 +58,7 @@ public struct ClassPool: Sendable {
     public internal(set) var writes: [Int]
     public internal(set) var lastWriteStep: [Int]
     public internal(set) var lru: LRUCache
-    public internal(set) var random: PoolRandom
+    public internal(set) var random: SeededRandom
 
     /// Undo records of the open journaled pass (nil when no pass is open).
     private var journal: Journal?
@@ -86,6 +71,9 @@ public struct ClassPool: Sendable {
 
     /// Bytes one slot costs: two bank rows, position, writes, last step, ~40 B of LRU, and
     /// one column of the head's logits buffer per probe row.
+    /// Bytes one more slot of this pool costs (what the console's resize prompt multiplies).
+    public var bytesPerSlot: Int { Self.bytesPerSlot(featureDim: featureDim, probeRows: probeRowsForBudget) }
+
     public static func bytesPerSlot(featureDim: Int, probeRows: Int) -> Int {
         2 * featureDim * 4 + 1 + 8 + 8 + 40 + probeRows * 4
     }
@@ -109,7 +97,7 @@ public struct ClassPool: Sendable {
         position = []
         writes = []
         lastWriteStep = []
-        random = PoolRandom(seed: seed)
+        random = SeededRandom(seed: seed)
         lru = try LRUCache(capacity: 1)
         try checkSize(capacity)
         lru = try LRUCache(capacity: capacity)
@@ -139,11 +127,8 @@ public struct ClassPool: Sendable {
     private mutating func appendRandomSlots(_ n: Int) {
         let d = featureDim
         for _ in 0..<2 * n {
-            var row = (0..<d).map { _ in random.nextUnitFloat() }
-            var norm: Float = 0
-            for v in row { norm += v * v }
-            let inv = 1 / max(norm.squareRoot(), 1e-12)
-            for j in 0..<d { row[j] *= inv }
+            var row = (0..<d).map { _ in random.unit() }
+            L2Normalize.normalizeRows(&row, dim: d)
             if bank0.count < (capacity + n) * d {
                 bank0.append(contentsOf: row)
             } else {

@@ -31,16 +31,35 @@ public struct HeadBatch: Sendable {
     }
 }
 
-/// What a head returns for one step: the loss, its parts, and dLoss/dprobe for both halves.
+/// What a head returns for one step: dLoss/dprobe for both halves, and the step's record
+/// with what the head measured filled in — the loss and its parts, and for FFC the pool's
+/// hit rates, inserts, evictions and dual share (fc/pfc: every probe "hits", nothing moves).
+/// The trainer and the run fill in the rest of the same record.
 public struct HeadStepOutput: Sendable {
-    public var lossMargin: Double
-    public var lossOutlier: Double
-    public var loss: Double { lossMargin + lossOutlier }
     /// (B', D) each.
     public var gradProbeX: [Float]
     public var gradProbeY: [Float]
-    /// The FFC step's pool figures (hit rates, inserts, evictions, dual share); nil for fc/pfc.
-    public var ffc: FFCStepResult?
+    public var record: StepRecord
+    public var loss: Double { record.loss }
+
+    public init(gradProbeX: [Float], gradProbeY: [Float], lossMargin: Double, lossOutlier: Double) {
+        self.gradProbeX = gradProbeX
+        self.gradProbeY = gradProbeY
+        record = StepRecord()
+        record.loss = lossMargin + lossOutlier
+        record.lossMargin = lossMargin
+        record.lossOutlier = lossOutlier
+        record.hitRatePair = 1
+        record.hitRateInstance = 1
+    }
+}
+
+/// What a head with FFC's Dynamic Class Pool lets the trainer and the console do with it:
+/// read its size, resize it mid-run, and look inside. Heads without one (fc, pfc) answer
+/// `dynamicClassPool` with nil and the trainer refuses these commands with a reason.
+public protocol DynamicClassPoolHead: AnyObject {
+    var pool: ClassPool { get }
+    func resizePool(capacity: Int) throws
 }
 
 /// A classification head over probe features.
@@ -59,9 +78,15 @@ public protocol ClassificationHead: AnyObject {
     func exportState() -> [String: NamedTensor]
     /// Replaces the head's state with tensors written by `exportState`.
     func restoreState(from file: SafeTensorsFile) throws
+    /// The head's Dynamic Class Pool, when it has one.
+    var dynamicClassPool: (any DynamicClassPoolHead)? { get }
 }
 
-extension FFCHead: ClassificationHead {
+extension ClassificationHead {
+    public var dynamicClassPool: (any DynamicClassPoolHead)? { nil }
+}
+
+extension FFCHead: ClassificationHead, DynamicClassPoolHead {
     public var name: String { "ffc" }
     public var needsGallery: Bool { true }
 
@@ -72,15 +97,24 @@ extension FFCHead: ClassificationHead {
         let r = ffcStep(
             probeX: batch.probeX, galleryY: galleryY, labelsX: batch.labelsX, labelsY: batch.labelsY,
             probeY: batch.probeY, galleryX: galleryX, step: batch.step, pairRows: batch.pairRows)
-        return HeadStepOutput(
-            lossMargin: r.lossMargin, lossOutlier: r.lossOutlier, gradProbeX: r.gradProbeX,
-            gradProbeY: r.gradProbeY,
-            ffc: r)
+        var output = HeadStepOutput(
+            gradProbeX: r.gradProbeX, gradProbeY: r.gradProbeY, lossMargin: r.lossMargin, lossOutlier: r.lossOutlier)
+        output.record.hitRatePair = r.hitRatePair
+        output.record.hitRateInstance = r.hitRateInstance
+        output.record.inserts = r.inserts
+        output.record.evictions = r.evictions
+        output.record.evictionAgeMean = r.evictionAgeMean
+        output.record.dualShare = r.dualShare
+        return output
     }
+
+    public var dynamicClassPool: (any DynamicClassPoolHead)? { self }
 
     public func update(learningRate: Float) {}
 
     public func exportState() -> [String: NamedTensor] { pool.exportState() }
+
+    public func resizePool(capacity: Int) throws { try pool.resize(capacity: capacity) }
 
     /// Restores the pool, keeping this pool's identity count and memory budget for resizes.
     public func restoreState(from file: SafeTensorsFile) throws {

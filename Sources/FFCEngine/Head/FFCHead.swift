@@ -1,4 +1,5 @@
-// Head: the FFC loss on the Dynamic Class Pool and the symmetric two-pass step (DESIGN §1).
+// Head: the FFC loss on the Dynamic Class Pool and the symmetric two-pass step: the rollback
+// pass (G(y) written, P(x)'s loss, writes undone) and the kept pass (G(x) written, P(y)'s loss).
 // Legend: B' probe rows per pass (1.5·B), Q pool slots, D feature dimension, K dual slots.
 //
 // Averaging follows the original (tiandunx/FFC `add_margin`): per logits matrix, the margin
@@ -70,35 +71,76 @@ public final class FFCHead {
             * 4
     }
 
-    /// One pass: write `gallery` (rows of identities `galleryLabels`) into the pool — journaled
-    /// when `keep` is false, then rolled back after the loss — and compute the loss of
-    /// `probe` (B'×D unit rows, identities `probeLabels`) against it, with its gradient.
-    /// Rows below `pairRows` count as the identity-pair part for the hit rate.
-    public func pass(
-        probe: [Float], probeLabels: [Int], gallery: [Float], galleryLabels: [Int], step: Int,
-        keep: Bool,
+    /// The rollback pass (pass 1 of a step): writes `gallery` (rows of identities
+    /// `galleryLabels`) into the pool journaled, computes the loss of `probe` (B'×D unit rows,
+    /// identities `probeLabels`) against it with its gradient, then undoes the writes — the
+    /// pool is as before, as if G(y) had only been shown to P(x). Rows below `pairRows` count
+    /// as the identity-pair part for the hit rate.
+    public func rollbackPass(
+        probe: [Float], probeLabels: [Int], gallery: [Float], galleryLabels: [Int], step: Int, pairRows: Int
+    ) -> FFCPassResult {
+        let result = pass(
+            probe: probe, probeLabels: probeLabels, gallery: gallery, galleryLabels: galleryLabels, step: step,
+            journaled: true, pairRows: pairRows)
+        pool.rollback()
+        pool._checkInvariants()
+        return result
+    }
+
+    /// The kept pass (pass 2): as `rollbackPass`, but the gallery writes stay in the pool.
+    public func keptPass(
+        probe: [Float], probeLabels: [Int], gallery: [Float], galleryLabels: [Int], step: Int, pairRows: Int
+    ) -> FFCPassResult {
+        let result = pass(
+            probe: probe, probeLabels: probeLabels, gallery: gallery, galleryLabels: galleryLabels, step: step,
+            journaled: false, pairRows: pairRows)
+        pool._checkInvariants()
+        return result
+    }
+
+    private func pass(
+        probe: [Float], probeLabels: [Int], gallery: [Float], galleryLabels: [Int], step: Int, journaled: Bool,
         pairRows: Int
     ) -> FFCPassResult {
-        let d = pool.featureDim
         let rows = probeLabels.count
-        precondition(probe.count == rows * d, "probe features are not B'×D")
-        let writes = pool.write(features: gallery, labels: galleryLabels, step: step, journaled: !keep)
-        let q = pool.capacity
+        precondition(probe.count == rows * pool.featureDim, "probe features are not B'×D")
+        let writes = pool.write(features: gallery, labels: galleryLabels, step: step, journaled: journaled)
         let targets = probeLabels.map { pool.lru.view($0) ?? -1 }
         var hitsPair = 0
         var hitsInstance = 0
         for (i, t) in targets.enumerated() where t >= 0 {
             if i < pairRows { hitsPair += 1 } else { hitsInstance += 1 }
         }
-        let dual = writes.dualSlots
-        let k = dual.count
-        // (K, D) bank-1 rows of the dual slots: cos₁ differs from cos₀ only in these columns.
-        var dualRows = [Float](repeating: 0, count: k * d)
-        for (i, s) in dual.enumerated() {
-            dualRows.replaceSubrange(i * d..<(i + 1) * d, with: pool.bank1[s * d..<(s + 1) * d])
+        let dual = DualColumns(slots: writes.dualSlots, pool: pool)
+        var dualCos = cosines(probe: probe, rows: rows, dual: dual)
+        let rowLoss = rowLosses(targets: targets, dual: dual.slots, dualCos: &dualCos)
+        let grad = probeGradient(rows: rows, dual: dual, dualCos: dualCos)
+        return FFCPassResult(
+            lossMargin: rowLoss.reduce(0) { $0 + $1.margin },
+            lossOutlier: rowLoss.reduce(0) { $0 + $1.outlier },
+            gradProbe: grad, hitsPair: hitsPair, hitsInstance: hitsInstance, writes: writes)
+    }
+
+    /// The K dual slots of a pass and their bank-1 rows (K, D): cos₁ differs from cos₀ only
+    /// in these columns.
+    private struct DualColumns {
+        let slots: [Int]
+        let rows: [Float]
+        init(slots: [Int], pool: ClassPool) {
+            let d = pool.featureDim
+            self.slots = slots
+            var rows = [Float](repeating: 0, count: slots.count * d)
+            for (i, s) in slots.enumerated() {
+                rows.replaceSubrange(i * d..<(i + 1) * d, with: pool.bank1[s * d..<(s + 1) * d])
+            }
+            self.rows = rows
         }
+    }
+
+    /// cos₀ = P·bank0ᵀ into `logits` (B', Q), and returns cos₁ at the dual columns (B', K).
+    private func cosines(probe: [Float], rows: Int, dual: DualColumns) -> [Float] {
+        let (d, q, k) = (pool.featureDim, pool.capacity, dual.slots.count)
         if logits.count != rows * q { logits = [Float](repeating: 0, count: rows * q) }
-        // (B', K) cos₁ at dual columns, later its gradient.
         var dualCos = [Float](repeating: 0, count: rows * k)
         probe.withUnsafeBufferPointer { p in
             pool.bank0.withUnsafeBufferPointer { b0 in
@@ -107,13 +149,23 @@ public final class FFCHead {
                         m: rows, n: q, k: d, a: p.baseAddress!, b: b0.baseAddress!, c: c.baseAddress!)
                 }
             }
-            dualRows.withUnsafeBufferPointer { w in
+            dual.rows.withUnsafeBufferPointer { w in
                 dualCos.withUnsafeMutableBufferPointer { c in
                     HeadBLAS.gemmABt(
                         m: rows, n: k, k: d, a: p.baseAddress!, b: w.baseAddress!, c: c.baseAddress!)
                 }
             }
         }
+        return dualCos
+    }
+
+    /// Each row's margin and outlier loss over cos₀ and cos₁; overwrites `logits` with
+    /// dLoss/dcos₀ (plus cos₁'s part at non-dual columns) and `dualCos` with dLoss/dcos₁ at
+    /// the dual columns. Workers split the rows; the losses stay per row.
+    private func rowLosses(
+        targets: [Int], dual: [Int], dualCos: inout [Float]
+    ) -> [(margin: Double, outlier: Double)] {
+        let (rows, q, k) = (targets.count, pool.capacity, dual.count)
         let inPool = targets.filter { $0 >= 0 }.count
         let outliers = rows - inPool
         let hardK = MarginLoss.hardNegativeCount(poolSize: q)
@@ -176,7 +228,12 @@ public final class FFCHead {
                 }
             }
         }
-        // dLoss/dp = dcos₀·bank0 + dcos₁·W, W = bank0 except bank-1 rows at dual slots.
+        return rowLoss
+    }
+
+    /// dLoss/dP (B', D) = dcos₀·bank0 + dcos₁·W, W = bank0 except bank-1 rows at dual slots.
+    private func probeGradient(rows: Int, dual: DualColumns, dualCos: [Float]) -> [Float] {
+        let (d, q, k) = (pool.featureDim, pool.capacity, dual.slots.count)
         var grad = [Float](repeating: 0, count: rows * d)
         grad.withUnsafeMutableBufferPointer { gp in
             logits.withUnsafeBufferPointer { lg in
@@ -186,18 +243,13 @@ public final class FFCHead {
                 }
             }
             dualCos.withUnsafeBufferPointer { dc in
-                dualRows.withUnsafeBufferPointer { w in
+                dual.rows.withUnsafeBufferPointer { w in
                     HeadBLAS.gemmAB(
                         m: rows, n: d, k: k, a: dc.baseAddress!, b: w.baseAddress!, beta: 1, c: gp.baseAddress!)
                 }
             }
         }
-        if !keep { pool.rollback() }
-        pool._checkInvariants()
-        return FFCPassResult(
-            lossMargin: rowLoss.reduce(0) { $0 + $1.margin },
-            lossOutlier: rowLoss.reduce(0) { $0 + $1.outlier },
-            gradProbe: grad, hitsPair: hitsPair, hitsInstance: hitsInstance, writes: writes)
+        return grad
     }
 
     /// One FFC step on given features (the gallery EMA is the trainer's): pass 1 writes G(y)
@@ -209,13 +261,11 @@ public final class FFCHead {
         galleryX: [Float],
         step: Int, pairRows: Int
     ) -> FFCStepResult {
-        let first = pass(
+        let first = rollbackPass(
             probe: probeX, probeLabels: labelsX, gallery: galleryY, galleryLabels: labelsY, step: step,
-            keep: false,
             pairRows: pairRows)
-        let second = pass(
+        let second = keptPass(
             probe: probeY, probeLabels: labelsY, gallery: galleryX, galleryLabels: labelsX, step: step,
-            keep: true,
             pairRows: pairRows)
         let pairTotal = 2 * min(pairRows, labelsX.count)
         let instanceTotal = 2 * labelsX.count - pairTotal

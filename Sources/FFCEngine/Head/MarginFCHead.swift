@@ -23,7 +23,7 @@ public final class MarginFCHead: ClassificationHead {
     private var usedRows: [Int] = []
     /// (R, S) logits, then their gradient.
     private var logits: [Float] = []
-    private var random: PoolRandom
+    private var random: SeededRandom
     private var sampledMark: [Bool]
 
     public var name: String { sampleRate < 1 ? "pfc" : "fc" }
@@ -49,7 +49,7 @@ public final class MarginFCHead: ClassificationHead {
         self.sampleRate = sampleRate
         self.loss = loss
         self.momentum = momentum
-        random = PoolRandom(seed: seed)
+        random = SeededRandom(seed: seed)
         weights = [Float](repeating: 0, count: identities * featureDim)
         velocity = [Float](repeating: 0, count: identities * featureDim)
         sampledMark = sampleRate < 1 ? [Bool](repeating: false, count: identities) : []
@@ -57,17 +57,13 @@ public final class MarginFCHead: ClassificationHead {
         weights.withUnsafeMutableBufferPointer { w in
             for r in 0..<identities {
                 let row = w.baseAddress! + r * featureDim
-                var norm: Float = 0
                 for j in 0..<featureDim {
                     // Box–Muller: Gaussian coordinates give directions uniform on the sphere.
-                    let u1 = max(rng.nextUnitFloat(), 1e-7)
-                    let u2 = rng.nextUnitFloat()
-                    let g = (-2 * log(u1)).squareRoot() * cos(2 * Float.pi * u2)
-                    row[j] = g
-                    norm += g * g
+                    let u1 = max(rng.unit(), 1e-7)
+                    let u2 = rng.unit()
+                    row[j] = (-2 * log(u1)).squareRoot() * cos(2 * Float.pi * u2)
                 }
-                let inv = 1 / max(norm.squareRoot(), 1e-12)
-                for j in 0..<featureDim { row[j] *= inv }
+                _ = L2Normalize.normalizeRow(row, dim: featureDim)
             }
         }
         random = rng
@@ -148,8 +144,8 @@ public final class MarginFCHead: ClassificationHead {
         }
         let half = batch.probeX.count
         return HeadStepOutput(
-            lossMargin: total * Double(weight), lossOutlier: 0, gradProbeX: Array(gradFeatures[..<half]),
-            gradProbeY: Array(gradFeatures[half...]), ffc: nil)
+            gradProbeX: Array(gradFeatures[..<half]), gradProbeY: Array(gradFeatures[half...]),
+            lossMargin: total * Double(weight), lossOutlier: 0)
     }
 
     /// SGD with momentum on the rows used last step, with the gradient projected onto each
@@ -167,16 +163,12 @@ public final class MarginFCHead: ClassificationHead {
                         let gr = g.baseAddress! + i * d
                         var radial: Float = 0
                         for j in 0..<d { radial += gr[j] * wr[j] }
-                        var norm: Float = 0
                         for j in 0..<d {
                             let step = mu * vr[j] + gr[j] - radial * wr[j]
                             vr[j] = step
-                            let x = wr[j] - learningRate * step
-                            wr[j] = x
-                            norm += x * x
+                            wr[j] -= learningRate * step
                         }
-                        let inv = 1 / max(norm.squareRoot(), 1e-12)
-                        for j in 0..<d { wr[j] *= inv }
+                        _ = L2Normalize.normalizeRow(wr, dim: d)
                     }
                 }
             }
@@ -203,6 +195,6 @@ public final class MarginFCHead: ClassificationHead {
         }
         weights = w.floats
         velocity = v.floats
-        random = PoolRandom(seed: UInt64(bitPattern: r.ints[0]))
+        random = SeededRandom(seed: UInt64(bitPattern: r.ints[0]))
     }
 }

@@ -4,11 +4,13 @@
 // unbiased variance, as PyTorch does; eval normalises with the running statistics.
 //
 // Speed: every pass runs along the rows of C contiguous floats, eight channels per SIMD
-// step, with workers splitting the rows (per-worker partial sums, see ChannelSums). The
-// forward pass reads x twice (moments, then y = a·x + b); backward reads x and dy twice
-// (two sums, then dx = k·dy + u·x + v). A PReLU that directly follows can ride along in
+// step (the C kernels of CChannelKernels, AVX2 where the CPU has it), with workers
+// splitting the rows (per-worker partial sums, see ChannelSums). The forward pass reads x
+// twice (moments, then y = a·x + b); backward reads x and dy twice (two sums, then
+// dx = k·dy + u·x + v). A PReLU that directly follows can ride along in
 // the same passes (`forward(_:training:then:)`, used by Sequential): its input a·x + b is
 // recomputed from x instead of being stored and read back.
+import CChannelKernels
 import Foundation
 
 public final class BatchNorm: Layer {
@@ -105,21 +107,8 @@ public final class BatchNorm: Layer {
         let (aIn, bIn) = (UnsafePointer(a), UnsafePointer(b))
         let slopes = prelu.map { UnsafePointer($0.slope.value.pointer) }
         Parallel.forRanges(rows, costPerItem: c) { range in
-            for r in range {
-                let (from, to) = (src + r * c, dst + r * c)
-                if let slopes {
-                    forEachLaneGroup(c) { ch, width in
-                        var z = loadLanes(from + ch, width) * loadLanes(aIn + ch, width) + loadLanes(bIn + ch, width)
-                        z.replace(with: z * loadLanes(slopes + ch, width), where: z .<= 0)
-                        storeLanes(z, to + ch, width)
-                    }
-                } else {
-                    forEachLaneGroup(c) { ch, width in
-                        let z = loadLanes(from + ch, width) * loadLanes(aIn + ch, width) + loadLanes(bIn + ch, width)
-                        storeLanes(z, to + ch, width)
-                    }
-                }
-            }
+            let first = range.lowerBound * c
+            ffc_bn_apply(src + first, dst + first, range.count, c, aIn, bIn, slopes)
         }
         return y
     }
@@ -133,15 +122,7 @@ public final class BatchNorm: Layer {
         origin.update(from: x.pointer, count: c)
         let center = UnsafePointer(origin)
         moments.accumulate(rows: rows, costPerRow: c) { range, block in
-            let (sum, sumSquares) = (block, block + c)
-            for r in range {
-                let row = src + r * c
-                forEachLaneGroup(c) { ch, width in
-                    let d = loadLanes(row + ch, width) - loadLanes(center + ch, width)
-                    storeLanes(loadLanes(sum + ch, width) + d, sum + ch, width)
-                    storeLanes(loadLanes(sumSquares + ch, width) + d * d, sumSquares + ch, width)
-                }
-            }
+            ffc_bn_moments(src + range.lowerBound * c, range.count, c, center, block, block + c)
         }
         let m = Double(rows)
         for ch in 0..<c {
@@ -168,29 +149,11 @@ public final class BatchNorm: Layer {
         let (a, b) = (UnsafePointer(work), UnsafePointer(work + c))
         let center = UnsafePointer(mean)
         let slopes = prelu.map { UnsafePointer($0.slope.value.pointer) }
-        // dz: the gradient at the batch norm's output (through the PReLU when fused).
-        @inline(__always) func outputGrad(
-            _ from: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ ch: Int, _ width: Int
-        ) -> (dz: Lanes, dSlope: Lanes) {
-            let dyLanes = loadLanes(g + ch, width)
-            guard let slopes else { return (dyLanes, Lanes(repeating: 0)) }
-            let z = loadLanes(from + ch, width) * loadLanes(a + ch, width) + loadLanes(b + ch, width)
-            let negative = z .<= 0
-            let dz = dyLanes.replacing(with: dyLanes * loadLanes(slopes + ch, width), where: negative)
-            return (dz, (dyLanes * z).replacing(with: 0, where: .!negative))
-        }
+        // dz, the gradient at the batch norm's output, is dy through the PReLU when fused.
         gradientSums.accumulate(rows: rows, costPerRow: 2 * c) { range, block in
-            let (sumGrad, sumGradCentered, sumSlope) = (block, block + c, block + 2 * c)
-            for r in range {
-                let (from, g) = (src + r * c, grads + r * c)
-                forEachLaneGroup(c) { ch, width in
-                    let (dz, dSlope) = outputGrad(from, g, ch, width)
-                    let centered = loadLanes(from + ch, width) - loadLanes(center + ch, width)
-                    storeLanes(loadLanes(sumGrad + ch, width) + dz, sumGrad + ch, width)
-                    storeLanes(loadLanes(sumGradCentered + ch, width) + dz * centered, sumGradCentered + ch, width)
-                    if slopes != nil { storeLanes(loadLanes(sumSlope + ch, width) + dSlope, sumSlope + ch, width) }
-                }
-            }
+            let first = range.lowerBound * c
+            ffc_bn_grad_sums(
+                src + first, grads + first, range.count, c, a, b, slopes, center, block, block + c, block + 2 * c)
         }
         let (k, u, v) = (work + 2 * c, work + 3 * c, work + 4 * c)
         let m = Double(rows)
@@ -202,11 +165,13 @@ public final class BatchNorm: Layer {
             if let prelu { prelu.slope.grad[ch] += Float(gradientSums.total(2, ch)) }
             k[ch] = scale.value[ch] * inverseStd[ch]
             if usedBatchStatistics {
-                // dx = k·(dz − Σdz/M − x̂·Σ(dz·x̂)/M), expanded to dx = k·dz + u·x + v
+                // dx = k·(dz − Σdz/M − x̂·Σ(dz·x̂)/M) = k·dz + u·(x − mean) + v. Centring x
+                // first matters: u·x + v' with v' holding u·mean cancels when the mean is
+                // large against the spread (15× PyTorch's float32 error on mobilefacenet).
                 let meanGrad = Float(sumGrad / m)
                 let meanGradXhat = Float(sumGradXhat / m)
                 u[ch] = -k[ch] * inverseStd[ch] * meanGradXhat
-                v[ch] = -k[ch] * meanGrad + k[ch] * inverseStd[ch] * meanGradXhat * mean[ch]
+                v[ch] = -k[ch] * meanGrad
             } else {
                 u[ch] = 0
                 v[ch] = 0
@@ -214,16 +179,9 @@ public final class BatchNorm: Layer {
         }
         let (kIn, uIn, vIn) = (UnsafePointer(k), UnsafePointer(u), UnsafePointer(v))
         Parallel.forRanges(rows, costPerItem: 2 * c) { range in
-            for r in range {
-                let (from, g, to) = (src + r * c, grads + r * c, dst + r * c)
-                forEachLaneGroup(c) { ch, width in
-                    let dz = outputGrad(from, g, ch, width).dz
-                    let xLanes = loadLanes(from + ch, width)
-                    storeLanes(
-                        loadLanes(kIn + ch, width) * dz + loadLanes(uIn + ch, width) * xLanes
-                            + loadLanes(vIn + ch, width), to + ch, width)
-                }
-            }
+            let first = range.lowerBound * c
+            ffc_bn_input_grad(
+                src + first, grads + first, dst + first, range.count, c, a, b, slopes, center, kIn, uIn, vIn)
         }
         return dx
     }

@@ -1,12 +1,15 @@
-// ChannelLanes: the building blocks of the per-channel kernels (batch norm, PReLU, ReLU,
-// residual add). In NHWC a row of C contiguous floats holds one value per channel, so
-// per-channel work runs eight channels per SIMD step; a row's last step, when C is not a
-// multiple of 8, loads and stores only the channels that are there. Kernels walk a row with
-// `forEachLaneGroup`, which passes the width of full groups as the constant 8, so their
-// loads and stores compile to single vector instructions with no per-step width test
-// (a variable width made the compiler keep the partial-lane paths inline, spilling
-// registers in every loop). Per-channel sums over all rows go through `ChannelSums`,
-// which lets workers split the rows.
+// ChannelLanes: the building blocks of the Swift per-channel kernels (ReLU, residual add;
+// batch norm, PReLU and depthwise convolution, the hot ones, are C kernels in
+// CChannelKernels that pick AVX2 at run time, and follow the same scheme). In NHWC a row of
+// C contiguous floats holds one value per channel, so per-channel work runs eight channels
+// per SIMD step; a row's last step, when C is not a multiple of 8, loads and stores only the
+// channels that are there. Kernels walk their floats with `forEachLaneGroup`, which passes
+// the width of full groups as the constant 8, so their loads and stores compile to vector
+// instructions with no per-step width test (a variable width made the compiler keep the
+// partial-lane paths inline, spilling registers in every loop). The engine is compiled for
+// the baseline x86-64, so a SIMD8 step here is two SSE instructions: enough for these
+// memory-bound loops. Per-channel sums over all rows go through `ChannelSums`, which lets
+// workers split the rows.
 import Foundation
 
 typealias Lanes = SIMD8<Float>
@@ -28,19 +31,6 @@ func storeLanes(_ v: Lanes, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
         return
     }
     for i in 0..<count { p[i] = v[i] }
-}
-
-/// Calls `body(ch, width)` for each group of eight channels of a row of `channels`: width
-/// is 8 for every full group and `channels − ch` for the last group when it is partial.
-/// Inlined with `body`, so full groups see width as a compile-time 8.
-@inline(__always)
-func forEachLaneGroup(_ channels: Int, _ body: (_ ch: Int, _ width: Int) -> Void) {
-    var ch = 0
-    while ch + 8 <= channels {
-        body(ch, 8)
-        ch += 8
-    }
-    if ch < channels { body(ch, channels - ch) }
 }
 
 /// Calls `body(offset, width)` on the eight-float groups of `count` contiguous floats,

@@ -3,9 +3,9 @@
 // other shape is im2col + GEMM over chunks of output rows. Small weights (Cout·K ≤ 300k
 // floats: the 64- and 128-channel stages, every 1×1 of MobileFaceNet) run on each worker
 // separately over its share of the rows — its own L2-sized patch chunk and single-threaded
-// sgemm, so a skinny GEMM pays no OpenBLAS thread hand-off and reads patches its own core
-// just wrote; large weights use OpenBLAS's threads over big chunks, where re-reading the
-// weight per small chunk would cost more.
+// sgemm, so a skinny GEMM pays no thread hand-off and reads patches its own core just
+// wrote; large weights run big chunks whose sgemm `BLAS` splits across the threads, where
+// re-reading the weight per small chunk would cost more.
 // Backward: dW by GEMM against the patches, accumulated with beta = 1; dX at stride 1 as a
 // convolution of dY with the flipped kernel (one well-shaped GEMM), at other strides by GEMM
 // into L2-sized patch-gradient chunks added straight into dX (col2im as a scatter-add). A
@@ -122,7 +122,7 @@ public final class Conv2D: Layer {
                 BLAS.sgemm(
                     transB: true, m: rows.count, n: outChannels, k: inChannels,
                     a: x.pointer + rows.lowerBound * inChannels, b: weight.value.pointer,
-                    c: y.pointer + rows.lowerBound * outChannels)
+                    c: y.pointer + rows.lowerBound * outChannels, workers: gemmWorkers)
             }
         } else {
             let w = UnsafePointer(weight.value.pointer)
@@ -131,7 +131,7 @@ public final class Conv2D: Layer {
                 im2col(x, geometry, lines: lines, into: patches, split: split)
                 BLAS.sgemm(
                     transB: true, m: lines.count * ow, n: outChannels, k: patchSize,
-                    a: patches, b: w, c: y.pointer + lines.lowerBound * ow * outChannels)
+                    a: patches, b: w, c: y.pointer + lines.lowerBound * ow * outChannels, workers: gemmWorkers)
             }
         }
         profileForwardSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -154,12 +154,12 @@ public final class Conv2D: Layer {
                     BLAS.sgemm(
                         transA: true, m: outChannels, n: inChannels, k: range.count,
                         a: dy.pointer + range.lowerBound * outChannels, b: x.pointer + range.lowerBound * inChannels,
-                        beta: 1, c: grads[group])
+                        beta: 1, c: grads[group], workers: gemmWorkers)
                     if computesInputGradient {
                         BLAS.sgemm(
                             m: range.count, n: inChannels, k: outChannels,
                             a: dy.pointer + range.lowerBound * outChannels, b: weight.value.pointer,
-                            c: dx.pointer + range.lowerBound * inChannels)
+                            c: dx.pointer + range.lowerBound * inChannels, workers: gemmWorkers)
                     }
                 }
             }
@@ -179,11 +179,13 @@ public final class Conv2D: Layer {
     }
 
     /// Workers for this layer's GEMMs: all of them when the weight is small (each then runs
-    /// single-threaded sgemm), else one caller using OpenBLAS's threads.
+    /// single-threaded sgemm), else one caller whose sgemm `BLAS` splits.
     private var workers: Int { weight.value.count <= Self.workerPathMaxWeight ? max(1, BLAS.threads) : 1 }
+    /// What each of this layer's sgemm calls may split into: 1 on the worker path.
+    private var gemmWorkers: Int? { workers > 1 ? 1 : nil }
 
-    /// Calls `body(range, worker)` over 0..<count in chunks of at most `perChunk`, each
-    /// worker with OpenBLAS single-threaded: workers take contiguous shares, or with `claimed`
+    /// Calls `body(range, worker)` over 0..<count in chunks of at most `perChunk`: workers
+    /// take contiguous shares, or with `claimed`
     /// take the next chunk as they finish one (for bodies whose result does not depend on
     /// which worker runs a chunk: a core slowed by another process then does fewer chunks
     /// instead of holding up the step).
@@ -202,12 +204,10 @@ public final class Conv2D: Layer {
         if workers == 1 {
             run(0..<count, 0)
         } else if claimed {
-            BLAS.singleThreaded {
-                Parallel.forChunks(count, perChunk: max(1, perChunk), workers: workers) { w, range in body(range, w) }
-            }
+            Parallel.forChunks(count, perChunk: max(1, perChunk), workers: workers) { w, range in body(range, w) }
         } else {
             // Each worker's sgemm runs single-threaded on its own core, over data its cache holds.
-            BLAS.singleThreaded { Parallel.forRanges(count, workers: workers) { w, range in run(range, w) } }
+            Parallel.forRanges(count, workers: workers) { w, range in run(range, w) }
         }
     }
 
@@ -231,7 +231,7 @@ public final class Conv2D: Layer {
     }
 
     /// Runs `body` with one dW accumulator per group of rows (one group for a single caller
-    /// on OpenBLAS's threads, four per worker on the worker path) — the gradient itself for
+    /// whose sgemm BLAS splits, four per worker on the worker path) — the gradient itself for
     /// the first, zeroed scratch for the others — and adds the scratch into the gradient in
     /// group order after. Workers claim whole groups, so a core slowed by another process
     /// runs fewer of them, while the sums do not depend on which worker ran which group.
@@ -268,10 +268,8 @@ public final class Conv2D: Layer {
         if workers == 1 {
             for group in 0..<groups { run(group: group, worker: 0) }
         } else {
-            BLAS.singleThreaded {
-                Parallel.forChunks(groups, perChunk: 1, workers: workers) { worker, claimed in
-                    run(group: claimed.lowerBound, worker: worker)
-                }
+            Parallel.forChunks(groups, perChunk: 1, workers: workers) { worker, claimed in
+                run(group: claimed.lowerBound, worker: worker)
             }
         }
     }
@@ -290,7 +288,7 @@ public final class Conv2D: Layer {
                 BLAS.sgemm(
                     transA: true, m: outChannels, n: patchSize, k: range.count * ow,
                     a: dy.pointer + range.lowerBound * ow * outChannels, b: buffers[worker], beta: 1,
-                    c: grads[group])
+                    c: grads[group], workers: gemmWorkers)
             }
         }
     }
@@ -309,7 +307,7 @@ public final class Conv2D: Layer {
             im2col(dy, transposed, lines: lines, into: patches, split: split)
             BLAS.sgemm(
                 transB: true, m: lines.count * w, n: inChannels, k: rowLength,
-                a: patches, b: flipped.pointer, c: dx.pointer + lines.lowerBound * w * inChannels)
+                a: patches, b: flipped.pointer, c: dx.pointer + lines.lowerBound * w * inChannels, workers: gemmWorkers)
         }
     }
 
@@ -359,7 +357,7 @@ public final class Conv2D: Layer {
                 let end = min(line + perChunk, images.upperBound * oh)
                 BLAS.sgemm(
                     m: (end - line) * ow, n: patchSize, k: outChannels,
-                    a: dy.pointer + line * ow * outChannels, b: w, c: patchGrads)
+                    a: dy.pointer + line * ow * outChannels, b: w, c: patchGrads, workers: gemmWorkers)
                 for image in (line / oh)...((end - 1) / oh) {
                     let first = max(line, image * oh) - image * oh
                     let last = min(end, (image + 1) * oh) - image * oh
@@ -381,7 +379,7 @@ public final class Conv2D: Layer {
 
     /// Copies each output pixel's KH·KW·C receptive field of `x` (N, H, W, C) into one row
     /// of `out`; padding is zeros. `lines` are output rows n·OH + oy; with `split` (a single
-    /// caller on OpenBLAS's threads) workers split them — memory-bound copying that would
+    /// caller whose sgemm BLAS splits) workers split them — memory-bound copying that would
     /// otherwise leave the second core idle; on the worker path each worker copies its own
     /// chunk, so its GEMM reads patches from its own L2. A kernel
     /// row's KW pixels are adjacent in NHWC, so away from the border it is one KW·C copy.

@@ -2,10 +2,12 @@
 // channels of a pixel are contiguous, so every tap is a SIMD multiply-add across channels.
 // Every y and dx value is a gathered sum kept in a register and stored once, and dW is
 // summed in registers per worker before it reaches memory: no zero-filling, no scatter-add,
-// and workers split rows of pixels.
+// and workers split rows of pixels. The per-pixel loops over channels are C kernels
+// (CChannelKernels: AVX2 where the CPU has it, else SSE2, chosen at run time).
 //
 // Weight (KH, KW, C): a tap's C weights are contiguous like the activations. PyTorch's
 // (C, 1, KH, KW) maps by permute(2, 3, 0, 1) after dropping the 1.
+import CChannelKernels
 import Foundation
 
 public final class DepthwiseConv2D: Layer {
@@ -48,26 +50,30 @@ public final class DepthwiseConv2D: Layer {
         let wt = UnsafePointer(weight.value.pointer)
         let (src, dst) = (UnsafePointer(x.pointer), y.pointer)
         // Workers split the output rows; each output pixel gathers its taps per 8 channels
-        // in a register and is stored once.
+        // in a register and is stored once (one kernel call per row of pixels).
         Parallel.forRanges(outShape[0] * oh, costPerItem: ow * k * k * c) { outputRows in
-            withUnsafeTemporaryAllocation(of: (value: Int, tap: Int).self, capacity: k * k) { taps in
-                for outputRow in outputRows {
-                    let (img, oy) = (outputRow / oh, outputRow % oh)
-                    let image = src + img * h * w * c
-                    for ox in 0..<ow {
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * ow * k * k) { taps in
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: ow) { tapEnds in
+                    for outputRow in outputRows {
+                        let (img, oy) = (outputRow / oh, outputRow % oh)
+                        let image = src + img * h * w * c
                         var count = 0
-                        for ky in 0..<k {
-                            let iy = oy * s - p + ky
-                            if iy < 0 || iy >= h { continue }
-                            for kx in 0..<k {
-                                let ix = ox * s - p + kx
-                                if ix < 0 || ix >= w { continue }
-                                taps[count] = ((iy * w + ix) * c, (ky * k + kx) * c)
-                                count += 1
+                        for ox in 0..<ow {
+                            for ky in 0..<k {
+                                let iy = oy * s - p + ky
+                                if iy < 0 || iy >= h { continue }
+                                for kx in 0..<k {
+                                    let ix = ox * s - p + kx
+                                    if ix < 0 || ix >= w { continue }
+                                    taps[2 * count] = (iy * w + ix) * c
+                                    taps[2 * count + 1] = (ky * k + kx) * c
+                                    count += 1
+                                }
                             }
+                            tapEnds[ox] = count
                         }
-                        storeTapSums(
-                            taps, count, values: image, weights: wt, into: dst + (outputRow * ow + ox) * c, channels: c)
+                        ffc_dw_gather(
+                            image, wt, taps.baseAddress, tapEnds.baseAddress, ow, dst + outputRow * ow * c, c)
                     }
                 }
             }
@@ -78,11 +84,18 @@ public final class DepthwiseConv2D: Layer {
     public func backward(_ dy: Tensor) -> Tensor {
         guard let x = input else { preconditionFailure("\(summary): backward before forward") }
         let dx = Tensor.reuse(&inputGrad, shape: x.shape)
+        inputGradient(dy, of: x, into: dx)
+        weightGradient(dy, of: x)
+        return dx
+    }
+
+    /// dX of `backward`.
+    private func inputGradient(_ dy: Tensor, of x: Tensor, into dx: Tensor) {
         let (n, h, w) = (x.shape[0], x.shape[1], x.shape[2])
         let (oh, ow) = (dy.shape[1], dy.shape[2])
         let (k, s, p, c) = (geometry.kernel, geometry.stride, geometry.padding, channels)
         let wt = UnsafePointer(weight.value.pointer)
-        let (src, grads, dst) = (UnsafePointer(x.pointer), UnsafePointer(dy.pointer), dx.pointer)
+        let (grads, dst) = (UnsafePointer(dy.pointer), dx.pointer)
         // dX: workers split the input rows; each input pixel gathers dY·W over the output
         // pixels whose window covers it (iy = oy·s − p + ky), so nothing is scattered. Which
         // (output column, kx) pairs reach input column ix is the same on every row: found
@@ -104,30 +117,34 @@ public final class DepthwiseConv2D: Layer {
                 )
                 Parallel.forRanges(n * h, costPerItem: w * k * k * c) { inputRows in
                     withUnsafeTemporaryAllocation(of: (output: Int, ky: Int).self, capacity: k) { rowTaps in
-                        withUnsafeTemporaryAllocation(of: (value: Int, tap: Int).self, capacity: k * k) { taps in
-                            for inputRow in inputRows {
-                                let (img, iy) = (inputRow / h, inputRow % h)
-                                let imageGrad = grads + img * oh * ow * c
-                                var rowCount = 0
-                                for ky in 0..<k {
-                                    let ty = iy + p - ky
-                                    if ty < 0 || ty % s != 0 || ty / s >= oh { continue }
-                                    rowTaps[rowCount] = (ty / s, ky)
-                                    rowCount += 1
-                                }
-                                for ix in 0..<w {
-                                    var count = 0
-                                    for a in 0..<rowCount {
-                                        let (oy, ky) = rowTaps[a]
-                                        for b in 0..<columnTapCounts[ix] {
-                                            let (ox, kx) = columnTaps[ix * k + b]
-                                            taps[count] = ((oy * ow + ox) * c, (ky * k + kx) * c)
-                                            count += 1
-                                        }
+                        withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * w * k * k) { taps in
+                            withUnsafeTemporaryAllocation(of: Int.self, capacity: w) { tapEnds in
+                                for inputRow in inputRows {
+                                    let (img, iy) = (inputRow / h, inputRow % h)
+                                    let imageGrad = grads + img * oh * ow * c
+                                    var rowCount = 0
+                                    for ky in 0..<k {
+                                        let ty = iy + p - ky
+                                        if ty < 0 || ty % s != 0 || ty / s >= oh { continue }
+                                        rowTaps[rowCount] = (ty / s, ky)
+                                        rowCount += 1
                                     }
-                                    storeTapSums(
-                                        taps, count, values: imageGrad, weights: wt,
-                                        into: dst + (inputRow * w + ix) * c, channels: c)
+                                    var count = 0
+                                    for ix in 0..<w {
+                                        for a in 0..<rowCount {
+                                            let (oy, ky) = rowTaps[a]
+                                            for b in 0..<columnTapCounts[ix] {
+                                                let (ox, kx) = columnTaps[ix * k + b]
+                                                taps[2 * count] = (oy * ow + ox) * c
+                                                taps[2 * count + 1] = (ky * k + kx) * c
+                                                count += 1
+                                            }
+                                        }
+                                        tapEnds[ix] = count
+                                    }
+                                    ffc_dw_gather(
+                                        imageGrad, wt, taps.baseAddress, tapEnds.baseAddress, w,
+                                        dst + inputRow * w * c, c)
                                 }
                             }
                         }
@@ -135,10 +152,20 @@ public final class DepthwiseConv2D: Layer {
                 }
             }
         }
+    }
+
+    /// dW of `backward`, added to `weight.grad`.
+    private func weightGradient(_ dy: Tensor, of x: Tensor) {
+        let (n, h, w) = (x.shape[0], x.shape[1], x.shape[2])
+        let (oh, ow) = (dy.shape[1], dy.shape[2])
+        let (k, s, p, c) = (geometry.kernel, geometry.stride, geometry.padding, channels)
+        let (src, grads) = (UnsafePointer(x.pointer), UnsafePointer(dy.pointer))
         // dW[tap] = Σ over output pixels of dY · X at the tap; workers split the output rows.
         // A 3×3 row whose windows lie inside the input takes the tiled register path
-        // (accumulate3x3WeightGrad); border pixels go tap by tap, each tap's sum over the
-        // row in four registers (interleaved pixels) so the adds do not wait on each other.
+        // (ffc_dw_weight_grad_3x3: per tile of eight pixels the nine tap sums stay in registers
+        // and each dY vector is loaded once for all nine taps, the tile's input staying in L1);
+        // border pixels go tap by tap (ffc_dw_add_tap), each tap's sum over the row in four
+        // registers (interleaved pixels) so the adds do not wait on each other.
         let interiorColumns = k == 3 ? geometry.interiorOutputs(inputSize: w, outputSize: ow) : 0..<0
         /// sum[ch] += Σ over output pixels j in `pixels` of dY[j] · X[j·s − p + kx] on one row.
         @inline(__always) func addTap(
@@ -146,25 +173,9 @@ public final class DepthwiseConv2D: Layer {
             into sum: UnsafeMutablePointer<Float>
         ) {
             if pixels.isEmpty { return }
-            let (outputs, row) = (outputRow + pixels.lowerBound * c, inputRow + (pixels.lowerBound * s - p + kx) * c)
-            let (count, step) = (pixels.count, s * c)
-            forEachLaneGroup(c) { ch, width in
-                var (acc0, acc1, acc2, acc3) = (Lanes(), Lanes(), Lanes(), Lanes())
-                var j = 0
-                while j + 4 <= count {
-                    let (o, i) = (outputs + j * c + ch, row + j * step + ch)
-                    acc0 += loadLanes(o, width) * loadLanes(i, width)
-                    acc1 += loadLanes(o + c, width) * loadLanes(i + step, width)
-                    acc2 += loadLanes(o + 2 * c, width) * loadLanes(i + 2 * step, width)
-                    acc3 += loadLanes(o + 3 * c, width) * loadLanes(i + 3 * step, width)
-                    j += 4
-                }
-                while j < count {
-                    acc0 += loadLanes(outputs + j * c + ch, width) * loadLanes(row + j * step + ch, width)
-                    j += 1
-                }
-                storeLanes(loadLanes(sum + ch, width) + ((acc0 + acc1) + (acc2 + acc3)), sum + ch, width)
-            }
+            ffc_dw_add_tap(
+                outputRow + pixels.lowerBound * c, inputRow + (pixels.lowerBound * s - p + kx) * c, pixels.count,
+                s * c, c, sum)
         }
         weightSums.accumulate(rows: n * oh, costPerRow: ow * k * k * c) { outputRows, block in
             for outputRow in outputRows {
@@ -174,10 +185,9 @@ public final class DepthwiseConv2D: Layer {
                 let top = oy * s - p
                 let interior = top >= 0 && top + k <= h ? interiorColumns : 0..<0
                 if !interior.isEmpty {
-                    accumulate3x3WeightGrad(
-                        outputGrads: g + interior.lowerBound * c,
-                        inputs: image + (top * w + interior.lowerBound * s - p) * c, rowStride: w * c, step: s * c,
-                        count: interior.count, into: block, channels: c)
+                    ffc_dw_weight_grad_3x3(
+                        g + interior.lowerBound * c, image + (top * w + interior.lowerBound * s - p) * c, w * c,
+                        s * c, interior.count, block, c)
                 }
                 for ky in 0..<k {
                     let iy = top + ky
@@ -205,75 +215,6 @@ public final class DepthwiseConv2D: Layer {
         let dw = weight.grad.pointer
         for tap in 0..<(k * k) {
             for ch in 0..<c { dw[tap * c + ch] += Float(weightSums.total(tap, ch)) }
-        }
-        return dx
-    }
-}
-
-/// block[(3·ky + kx)·C + ch] += Σ over j < count of outputGrads[j·C + ch] ·
-/// inputs[ky·rowStride + j·step + kx·C + ch]: the 3×3 depthwise weight gradient of one row
-
-/// out[ch] = Σ over the first `count` taps of values[tap.value + ch] · weights[tap.tap + ch], for
-/// every channel: one pixel of the forward output (taps into the input) or of the input
-/// gradient (taps into dY), eight channels per step with the sum in a register.
-@inline(__always)
-private func storeTapSums(
-    _ taps: UnsafeMutableBufferPointer<(value: Int, tap: Int)>, _ count: Int, values: UnsafePointer<Float>,
-    weights: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, channels c: Int
-) {
-    forEachLaneGroup(c) { ch, width in
-        var acc = Lanes(repeating: 0)
-        for t in 0..<count {
-            acc += loadLanes(values + taps[t].value + ch, width) * loadLanes(weights + taps[t].tap + ch, width)
-        }
-        storeLanes(acc, out + ch, width)
-    }
-}
-/// of windows that lie wholly inside the input. Per tile of eight pixels and lane group the
-/// nine tap sums stay in registers and each dY vector is loaded once for all nine taps; the
-/// tile's input (3 rows of 8·stride + 2 pixels) stays in L1 while the lane groups walk it,
-/// where summing tap by tap over a whole row re-read it from L2 for every tap.
-/// - Complexity: O(count · 9 · C).
-@inline(__always)
-private func accumulate3x3WeightGrad(
-    outputGrads: UnsafePointer<Float>, inputs: UnsafePointer<Float>, rowStride: Int, step: Int, count: Int,
-    into block: UnsafeMutablePointer<Float>, channels c: Int
-) {
-    var tileStart = 0
-    while tileStart < count {
-        let tile = tileStart..<min(count, tileStart + 8)
-        tileStart = tile.upperBound
-        forEachLaneGroup(c) { ch, width in
-            var (s0, s1, s2, s3, s4, s5, s6, s7, s8) = (
-                Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes()
-            )
-            for j in tile {
-                let d = loadLanes(outputGrads + j * c + ch, width)
-                let row0 = inputs + j * step + ch
-                let (row1, row2) = (row0 + rowStride, row0 + 2 * rowStride)
-                s0 += d * loadLanes(row0, width)
-                s1 += d * loadLanes(row0 + c, width)
-                s2 += d * loadLanes(row0 + 2 * c, width)
-                s3 += d * loadLanes(row1, width)
-                s4 += d * loadLanes(row1 + c, width)
-                s5 += d * loadLanes(row1 + 2 * c, width)
-                s6 += d * loadLanes(row2, width)
-                s7 += d * loadLanes(row2 + c, width)
-                s8 += d * loadLanes(row2 + 2 * c, width)
-            }
-            @inline(__always) func add(_ tap: Int, _ sum: Lanes) {
-                let p = block + tap * c + ch
-                storeLanes(loadLanes(p, width) + sum, p, width)
-            }
-            add(0, s0)
-            add(1, s1)
-            add(2, s2)
-            add(3, s3)
-            add(4, s4)
-            add(5, s5)
-            add(6, s6)
-            add(7, s7)
-            add(8, s8)
         }
     }
 }

@@ -5,7 +5,7 @@ import Foundation
 
 public final class Dropout: Layer {
     public let probability: Float
-    private var generator: SeededGenerator
+    private var generator: SeededRandom
     private var mask: Tensor?  // like input: 0 or 1/(1−p)
     private var output: Tensor?
     private var inputGrad: Tensor?
@@ -14,7 +14,7 @@ public final class Dropout: Layer {
     public init(_ probability: Float, seed: UInt64) {
         precondition(probability >= 0 && probability < 1, "dropout probability \(probability) is not in [0, 1)")
         self.probability = probability
-        generator = SeededGenerator(seed: seed)
+        generator = SeededRandom(seed: seed)
     }
 
     public var summary: String { "Dropout p=\(probability)" }

@@ -18,14 +18,8 @@ public final class L2Normalize: Layer {
         let (n, d) = (x.shape[0], x.shape[1])
         let y = Tensor.reuse(&output, shape: x.shape)
         if norms.count != n { norms = [Float](repeating: 0, count: n) }
-        for r in 0..<n {
-            let row = x.pointer + r * d
-            var s: Float = 0
-            for j in 0..<d { s += row[j] * row[j] }
-            norms[r] = max(s.squareRoot(), L2Normalize.epsilon)
-            let inv = 1 / norms[r]
-            for j in 0..<d { y.pointer[r * d + j] = row[j] * inv }
-        }
+        y.copy(from: x)
+        for r in 0..<n { norms[r] = Self.normalizeRow(y.pointer + r * d, dim: d) }
         return y
     }
 
@@ -43,5 +37,29 @@ public final class L2Normalize: Layer {
             for j in 0..<d { dx.pointer[r * d + j] = (gr[j] - yr[j] * dot) * inv }
         }
         return dx
+    }
+}
+
+extension L2Normalize {
+    /// Scales one `dim`-float row to unit length in place and returns the norm it divided by
+    /// (floored at `epsilon`, so a row of zeros stays zero): the engine's one row normalisation.
+    @inline(__always)
+    public static func normalizeRow(_ row: UnsafeMutablePointer<Float>, dim: Int) -> Float {
+        var s: Float = 0
+        for j in 0..<dim { s += row[j] * row[j] }
+        let norm = max(s.squareRoot(), epsilon)
+        let inv = 1 / norm
+        for j in 0..<dim { row[j] *= inv }
+        return norm
+    }
+
+    /// `normalizeRow` on every `dim`-float row of `v`. O(v.count).
+    public static func normalizeRows(_ v: UnsafeMutableBufferPointer<Float>, dim: Int) {
+        guard let base = v.baseAddress else { return }
+        for r in 0..<(v.count / dim) { _ = normalizeRow(base + r * dim, dim: dim) }
+    }
+
+    public static func normalizeRows(_ x: inout [Float], dim: Int) {
+        x.withUnsafeMutableBufferPointer { normalizeRows($0, dim: dim) }
     }
 }

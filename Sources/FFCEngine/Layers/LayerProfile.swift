@@ -20,7 +20,7 @@ public final class LayerProfile {
 
     /// Runs `body`, adding its wall-clock time to `kind`'s forward or backward total.
     @inline(__always) @discardableResult
-    func time<T>(_ kind: String, backward: Bool, _ body: () -> T) -> T {
+    public func time<T>(_ kind: String, backward: Bool, _ body: () -> T) -> T {
         let start = DispatchTime.now().uptimeNanoseconds
         let result = body()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

@@ -1,8 +1,10 @@
 // PReLU: y = x for x > 0, a_c·x otherwise, one learnt slope per channel (init 0.25 as in
 // PyTorch); ReLU is the slope-free case. Both run along rows of C contiguous floats, eight
-// channels per SIMD step, with workers splitting the rows; the slopes' gradient sums are
-// per worker (ChannelSums). After a batch norm, Sequential runs PReLU inside the batch
+// channels per SIMD step (PReLU in CChannelKernels, AVX2 where the CPU has it; ReLU, bound by
+// memory, in Swift), with workers splitting the rows; the slopes' gradient sums are per
+// worker (ChannelSums). After a batch norm, Sequential runs PReLU inside the batch
 // norm's passes instead (BatchNorm.forward(_:training:then:)).
+import CChannelKernels
 import Foundation
 
 public final class PReLU: Layer {
@@ -33,13 +35,8 @@ public final class PReLU: Layer {
         let a = UnsafePointer(slope.value.pointer)
         let (src, dst) = (UnsafePointer(x.pointer), y.pointer)
         Parallel.forRanges(x.count / c, costPerItem: c) { range in
-            for r in range {
-                let (from, to) = (src + r * c, dst + r * c)
-                forEachLaneGroup(c) { ch, width in
-                    let v = loadLanes(from + ch, width)
-                    storeLanes(v.replacing(with: v * loadLanes(a + ch, width), where: v .<= 0), to + ch, width)
-                }
-            }
+            let first = range.lowerBound * c
+            ffc_prelu_forward(src + first, dst + first, range.count, c, a)
         }
         return y
     }
@@ -51,16 +48,8 @@ public final class PReLU: Layer {
         let a = UnsafePointer(slope.value.pointer)
         let (src, grads, dst) = (UnsafePointer(x.pointer), UnsafePointer(dy.pointer), dx.pointer)
         slopeSums.accumulate(rows: x.count / c, costPerRow: 2 * c) { range, sums in
-            for r in range {
-                let (from, g, to) = (src + r * c, grads + r * c, dst + r * c)
-                forEachLaneGroup(c) { ch, width in
-                    let (v, gv) = (loadLanes(from + ch, width), loadLanes(g + ch, width))
-                    let negative = v .<= 0
-                    storeLanes(gv.replacing(with: gv * loadLanes(a + ch, width), where: negative), to + ch, width)
-                    storeLanes(
-                        loadLanes(sums + ch, width) + (gv * v).replacing(with: 0, where: .!negative), sums + ch, width)
-                }
-            }
+            let first = range.lowerBound * c
+            ffc_prelu_backward(src + first, grads + first, dst + first, range.count, c, a, sums)
         }
         for ch in 0..<c { slope.grad[ch] += Float(slopeSums.total(0, ch)) }
         return dx

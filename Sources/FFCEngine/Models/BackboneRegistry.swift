@@ -31,7 +31,7 @@ extension Backbone {
         default: throw BackboneError.unknownName(name, known: names)
         }
         let net = Backbone(name: name, embeddingSize: embeddingSize, inputSize: size, seed: seed, network: network)
-        var generator = SeededGenerator(seed: seed)
+        var generator = SeededRandom(seed: seed)
         for p in net.parameters where p.parameter.role == .weight || p.parameter.role == .bias {
             let bound = 1 / Float(p.parameter.fanIn).squareRoot()
             for i in 0..<p.value.count { p.value[i] = generator.uniform(-bound, bound) }

@@ -12,11 +12,11 @@ public enum LearningRateSchedule: Sendable, Equatable {
     public func rate(step: Int) -> Float {
         switch self {
         case .multiStep(let base, let milestones, let gamma, let warmup):
-            if step < warmup { return base * Float(step + 1) / Float(warmup) }
+            if let ramp = Self.warmUp(base: base, step: step, warmupSteps: warmup) { return ramp }
             let passed = milestones.filter { step >= $0 }.count
             return base * pow(gamma, Float(passed))
         case .cosine(let base, let total, let minimum, let warmup):
-            if step < warmup { return base * Float(step + 1) / Float(warmup) }
+            if let ramp = Self.warmUp(base: base, step: step, warmupSteps: warmup) { return ramp }
             let span = max(1, total - warmup)
             let t = Float(min(step - warmup, span)) / Float(span)
             return minimum + 0.5 * (base - minimum) * (1 + cos(Float.pi * t))
@@ -69,5 +69,13 @@ public struct ReduceOnPlateau: Sendable {
             badEvaluations = 0
         }
         return rate
+    }
+}
+
+extension LearningRateSchedule {
+    /// The linear warm-up every schedule starts with: base·(step+1)/warmupSteps during the
+    /// first `warmupSteps` steps, nil after.
+    public static func warmUp(base: Float, step: Int, warmupSteps: Int) -> Float? {
+        step < warmupSteps ? base * Float(step + 1) / Float(warmupSteps) : nil
     }
 }

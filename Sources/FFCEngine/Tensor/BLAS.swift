@@ -7,58 +7,68 @@ import Synchronization
 public enum BLAS {
     /// C (m×n) = alpha · op(A) · op(B) + beta · C, row-major; op transposes when asked.
     /// `lda`, `ldb`, `ldc` default to the packed row lengths.
-    @inline(__always)
+    ///
+    /// OpenBLAS itself always runs one thread. A large product is split here into `workers`
+    /// fixed blocks of C's rows (or columns, when C is wider than tall), one single-threaded
+    /// sgemm each, so a result depends only on the shape and the configured thread count: an
+    /// OpenBLAS-wide thread setting would let one caller's setting (another test, an
+    /// evaluation next to training) change how another caller's product is cut, and its last
+    /// bits with it. `workers` nil: `threads` when the product is large enough to split; pass
+    /// 1 from inside a worker that already has its own core.
     public static func sgemm(
         transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
         alpha: Float = 1, a: UnsafePointer<Float>, lda: Int? = nil,
         b: UnsafePointer<Float>, ldb: Int? = nil,
-        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int? = nil
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int? = nil,
+        workers: Int? = nil
     ) {
+        state.withLock { _ in }  // OpenBLAS is one-threaded from before its first product
         let lda = lda ?? (transA ? m : k)
         let ldb = ldb ?? (transB ? k : n)
-        cblas_sgemm(
-            CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc ?? n))
+        let ldc = ldc ?? n
+        func call(m: Int, n: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>) {
+            cblas_sgemm(
+                CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        }
+        let split = workers ?? splitWorkers(m: m, n: n, k: k)
+        if split <= 1 {
+            call(m: m, n: n, a: a, b: b, c: c)
+        } else if m >= n {
+            Parallel.forRanges(m, workers: split) { _, rows in
+                guard !rows.isEmpty else { return }
+                let i = rows.lowerBound
+                call(m: rows.count, n: n, a: transA ? a + i : a + i * lda, b: b, c: c + i * ldc)
+            }
+        } else {
+            Parallel.forRanges(n, workers: split) { _, columns in
+                guard !columns.isEmpty else { return }
+                let j = columns.lowerBound
+                call(m: m, n: columns.count, a: a, b: transB ? b + j * ldb : b + j, c: c + j)
+            }
+        }
     }
 
-    /// The thread count the engine is configured for: OpenBLAS's own threads on large GEMMs
-    /// and the engine's workers elsewhere. Setting it is the only way it changes; sections that
-    /// run OpenBLAS single-threaded (`singleThreaded`) leave it as it is, so
-    /// code on other threads always reads the configured value.
+    /// How many blocks `sgemm` cuts an m×n×k product into: `threads` from 4 MFLOP and 16 rows
+    /// (or columns) a block, else 1.
+    static func splitWorkers(m: Int, n: Int, k: Int) -> Int {
+        let t = threads
+        return t > 1 && 2 * m * n * k >= 1 << 22 && max(m, n) >= 16 * t ? t : 1
+    }
+
+    /// The thread count the engine is configured for: the blocks a large GEMM is cut into and
+    /// the engine's workers elsewhere. OPENBLAS_NUM_THREADS (or OpenBLAS's default, the core
+    /// count) sets it at start; setting it is the only way it changes.
     public static var threads: Int {
-        get { state.withLock { $0.configured } }
-        set {
-            state.withLock { state in
-                state.configured = max(1, newValue)
-                if state.singleThreadedSections == 0 { openblas_set_num_threads(Int32(state.configured)) }
-            }
-        }
+        get { state.withLock { $0 } }
+        set { state.withLock { $0 = max(1, newValue) } }
     }
 
-    private struct ThreadState {
-        var configured = max(1, Int(openblas_get_num_threads()))
-        var singleThreadedSections = 0
-    }
-
-    private static let state = Mutex(ThreadState())
-
-    /// Runs `body` with OpenBLAS limited to one thread, for callers that run one sgemm per
-    /// worker thread themselves (idle OpenBLAS threads spin for a while after each call and
-    /// would steal those workers' cores). Sections may overlap across threads: OpenBLAS gets
-    /// its configured count back when the last one ends.
-    public static func singleThreaded<T>(_ body: () throws -> T) rethrows -> T {
-        state.withLock { state in
-            if state.singleThreadedSections == 0 { openblas_set_num_threads(1) }
-            state.singleThreadedSections += 1
-        }
-        defer {
-            state.withLock { state in
-                state.singleThreadedSections -= 1
-                if state.singleThreadedSections == 0 { openblas_set_num_threads(Int32(state.configured)) }
-            }
-        }
-        return try body()
-    }
+    private static let state: Mutex<Int> = {
+        let configured = max(1, Int(openblas_get_num_threads()))
+        openblas_set_num_threads(1)
+        return Mutex(configured)
+    }()
 
     /// The kernel family OpenBLAS picked for this CPU (e.g. "Zen", "Haswell").
     public static var coreName: String { String(cString: openblas_get_corename()) }

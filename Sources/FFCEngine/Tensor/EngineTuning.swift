@@ -11,6 +11,10 @@
 //   FFC_IM2COL_BYTES   patch-matrix chunk on the OpenBLAS-threaded path; default 16M
 //   OPENBLAS_CORETYPE  OpenBLAS's kernel family (Haswell, SkylakeX, …): OpenBLAS reads it
 //   OPENBLAS_NUM_THREADS  the thread count (`BLAS.threads`) unless a command sets it
+//   FFC_ISA            the channel kernels' instruction set (sse2, avx2; CChannelKernels);
+//                      default: the best this CPU runs. Their results are the same bits
+//                      either way, so it is printed but does not decide any.
+import CChannelKernels
 import Foundation
 
 public struct EngineTuning: Sendable, Equatable {
@@ -77,8 +81,13 @@ public struct EngineTuning: Sendable, Equatable {
         return nil
     }
 
-    /// "L2 1024 KiB (machine), im2col 16 MiB": what a run prints so two runs can be compared.
+    /// The instruction set of the batch-norm, PReLU and depthwise kernels this process runs
+    /// ("avx2", or "sse2" on a CPU without AVX2 or with FFC_ISA=sse2).
+    public static var channelKernels: String { String(cString: ffc_channel_kernels_active().pointee.isa) }
+
+    /// "L2 1024 KiB (machine), im2col 16 MiB, channel kernels avx2": what a run prints so two
+    /// runs can be compared.
     public var summary: String {
-        "L2 \(l2Bytes >> 10) KiB (\(l2Source)), im2col \((im2colFloats * 4) >> 20) MiB"
+        "L2 \(l2Bytes >> 10) KiB (\(l2Source)), im2col \((im2colFloats * 4) >> 20) MiB, channel kernels \(Self.channelKernels)"
     }
 }

@@ -117,25 +117,3 @@ public final class Tensor: @unchecked Sendable {
         return total
     }
 }
-
-/// SplitMix64: a small, fast, seedable generator; every random draw in the engine goes
-/// through one, so a run with the same seed is reproducible.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    public private(set) var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [lower, upper).
-    public mutating func uniform(_ lower: Float, _ upper: Float) -> Float {
-        let unit = Float(next() >> 40) / Float(1 << 24)
-        return lower + (upper - lower) * unit
-    }
-}

@@ -31,7 +31,7 @@ struct PlateauSchedule {
 
     /// The rate for `step` (0-based): the warm-up ramp, then the plateau-reduced rate.
     func rate(step: Int) -> Float {
-        step < warmupSteps ? base * Float(step + 1) / Float(warmupSteps) : reducer.rate
+        LearningRateSchedule.warmUp(base: base, step: step, warmupSteps: warmupSteps) ?? reducer.rate
     }
 
     /// Counts the loss of step `completedSteps` (1-based); at an epoch's end observes the

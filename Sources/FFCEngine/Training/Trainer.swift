@@ -1,6 +1,7 @@
 // Training: one FFC training step and the state it changes — probe net P (trained by SGD),
-// gallery net G (EMA of P), the head, both loaders, the schedule. Legend: B pairs per step,
-// B' = 1.5·B rows per half, D = feature dim, S = input side.
+// the gallery net G (`GalleryNet`, EMA of P), the head, both loaders (merged into a
+// `StepBatch`), the learning-rate policy. Legend: B pairs per step, B' = 1.5·B rows per half,
+// D = feature dim, S = input side.
 //
 // A step, following the original FFC: G ← α·G + (1−α)·P; gallery features G(y), G(x) with G in
 // training mode (the original never switches its gallery net to eval, so batch norm uses batch
@@ -25,21 +26,11 @@ public enum TrainerError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// What one step measured, before it becomes a `StepRecord`.
-struct StepOutcome {
-    var loss: Double
-    var lossMargin: Double
-    var lossOutlier: Double
-    var hitRatePair: Double
-    var hitRateInstance: Double
-    var inserts: Int
-    var evictions: Int
-    var evictionAgeMean: Double
-    var dualShare: Double
-    var gradNorm: Double
-    var learningRate: Float
+/// One finished step: its record (the head's and the trainer's figures; the run adds timing,
+/// memory and loader balance), whether SGD updated, and a ReduceLROnPlateau reduction.
+struct TrainedStep {
+    var record: StepRecord
     var updated: Bool
-    /// Set when ReduceLROnPlateau lowered the rate at the end of this step's epoch.
     var plateauReduction: (from: Float, to: Float)?
 }
 
@@ -47,12 +38,11 @@ public final class Trainer {
     let config: TrainingConfig
     let database: FaceDatabase
     let probe: Backbone
-    let gallery: Backbone
-    let head: TrainerHead
+    /// FFC runs only: fc/pfc heads have no pool for gallery features to fill.
+    let gallery: GalleryNet?
+    let head: any ClassificationHead
     let optimizer: SGD
-    let schedule: LearningRateSchedule
-    /// The ReduceLROnPlateau state when the config asks for it (then `schedule` is unused).
-    var plateau: PlateauSchedule?
+    var learningRate: LearningRatePolicy
     let stepsPerEpoch: Int
     let totalSteps: Int
     private(set) var identityLoader: IdentityLoader
@@ -61,8 +51,6 @@ public final class Trainer {
     let validator: Validator?
     /// Completed steps.
     var step = 0
-    /// Multiplies the schedule's rate after a live `set LR` (1 until then).
-    var learningRateFactor: Float = 1
 
     init(config: TrainingConfig, makeHead: HeadFactory) throws {
         try config.validate()
@@ -76,8 +64,8 @@ public final class Trainer {
         let side = config.inputSize > 0 ? config.inputSize : Backbone.defaultInputSize(name: config.netType)
         probe = try Backbone.make(
             name: config.netType, embeddingSize: config.featDim, inputSize: side, seed: config.seed)
-        gallery = probe.copy()
-        head = TrainerHead(head: try makeHead(database, config))
+        head = try makeHead(database, config)
+        gallery = head.needsGallery ? GalleryNet(following: probe, alpha: Float(config.alpha)) : nil
         optimizer = SGD(
             learningRate: Float(config.lr), momentum: Float(config.momentum), nesterov: config.nesterov,
             weightDecay: Float(config.weightDecay))
@@ -91,17 +79,7 @@ public final class Trainer {
         self.stepsPerEpoch = stepsPerEpoch
         let epochSteps = config.epochs * stepsPerEpoch
         totalSteps = config.maxSteps > 0 ? min(config.maxSteps, epochSteps) : epochSteps
-        let warmupSteps = config.warmup * stepsPerEpoch
-        if config.scheduler == .plateau { plateau = PlateauSchedule(config: config, stepsPerEpoch: stepsPerEpoch) }
-        switch config.scheduler {
-        case .cosine:
-            schedule = .cosine(
-                base: Float(config.lr), totalSteps: epochSteps, minimum: Float(config.lrMin), warmupSteps: warmupSteps)
-        default:
-            schedule = .multiStep(
-                base: Float(config.lr), milestones: config.milestones.map { $0 * stepsPerEpoch },
-                gamma: Float(config.gammas.first ?? 0.1), warmupSteps: warmupSteps)
-        }
+        learningRate = LearningRatePolicy(config: config, stepsPerEpoch: stepsPerEpoch)
     }
 
     static func makeLoaders(
@@ -130,80 +108,57 @@ public final class Trainer {
     }
 
     var epoch: Int { step / max(1, stepsPerEpoch) }
-    /// The schedule's rate at `step`, before a live `set LR` factor.
-    func scheduledRate(step: Int) -> Float { plateau?.rate(step: step) ?? schedule.rate(step: step) }
-    var learningRate: Float { scheduledRate(step: step) * learningRateFactor }
+    /// The rate of the step about to run.
+    var currentLearningRate: Float { learningRate.rate(step: step) }
 
     /// One step: see the file header. Skips the update (and says so) when the loss is not finite.
-    func runStep() throws -> StepOutcome {
-        let b = config.batchSize
-        let pairs = try identityLoader.next()
-        let instances = try instanceLoader.next()
-        let floatsPerImage = probe.inputSize * probe.inputSize * 3
-        let half = b / 2
-        // x = [pair firsts ‖ instances 0..<B/2], y = [pair seconds ‖ instances B/2..<B]; (B', S, S, 3) each.
-        let xPixels = pairs.firsts.pixels + instances.pixels[0..<(half * floatsPerImage)]
-        let yPixels = pairs.seconds.pixels + instances.pixels[(half * floatsPerImage)...]
-        let xLabels = pairs.firsts.labels + instances.labels[0..<half]
-        let yLabels = pairs.seconds.labels + instances.labels[half...]
-        let side = probe.inputSize
-        let x = Tensor(shape: [xLabels.count, side, side, 3], values: xPixels)
-        let y = Tensor(shape: [yLabels.count, side, side, 3], values: yPixels)
-
-        let rate = learningRate
+    func runStep() throws -> TrainedStep {
+        let batch = StepBatch(
+            pairs: try identityLoader.next(), instances: try instanceLoader.next(), side: probe.inputSize)
+        let rate = currentLearningRate
         optimizer.learningRate = rate
         var galleryX: [Float]?
         var galleryY: [Float]?
-        if head.head.needsGallery {
-            gallery.ema(from: probe, alpha: Float(config.alpha))
-            galleryY = Self.unitRows(gallery.forward(input: y, training: true))
-            galleryX = Self.unitRows(gallery.forward(input: x, training: true))
+        if let gallery {
+            gallery.follow(probe)
+            galleryY = gallery.features(of: batch.y)
+            galleryX = gallery.features(of: batch.x)
         }
-        // P(x) and P(y) are separate forwards (batch norm sees each half alone, as in the
-        // original). The net keeps one forward's activations, so x is recomputed for its
-        // backward, with the running statistics put back to what the two forwards left.
-        let probeX = probeNorm.forward(probe.forward(input: x, training: true), training: true).values
-        let featuresY = probeNorm.forward(probe.forward(input: y, training: true), training: true)
-        let probeY = featuresY.values
-        let output = head.head.forwardBackward(
+        let output = probeStep(batch, galleryX: galleryX, galleryY: galleryY)
+        var gradNorm = probe.gradientNorm
+        let updated = output.loss.isFinite && gradNorm.isFinite
+        if updated {
+            gradNorm = optimizer.step(probe)
+            head.update(learningRate: rate)
+        }
+        step += 1
+        var record = output.record
+        record.step = step
+        record.epoch = epoch
+        record.gradNorm = gradNorm
+        record.lr = Double(rate)
+        let reduction = learningRate.record(loss: output.loss, completedSteps: step)
+        return TrainedStep(record: record, updated: updated, plateauReduction: reduction)
+    }
+
+    /// The probe net's part of a step: P(x) and P(y) as separate forwards (batch norm sees
+    /// each half alone, as in the original), the head's two passes, and both backwards into
+    /// P's gradients. The net keeps one forward's activations, so x is run again for its
+    /// backward, with the running statistics put back to what the two forwards left.
+    private func probeStep(_ batch: StepBatch, galleryX: [Float]?, galleryY: [Float]?) -> HeadStepOutput {
+        let probeX = probeNorm.forward(probe.forward(input: batch.x, training: true), training: true).values
+        let featuresY = probeNorm.forward(probe.forward(input: batch.y, training: true), training: true)
+        let output = head.forwardBackward(
             HeadBatch(
-                probeX: probeX, probeY: probeY, labelsX: xLabels, labelsY: yLabels, galleryX: galleryX,
-                galleryY: galleryY, pairRows: b, step: step))
+                probeX: probeX, probeY: featuresY.values, labelsX: batch.labelsX, labelsY: batch.labelsY,
+                galleryX: galleryX, galleryY: galleryY, pairRows: batch.pairRows, step: step))
         probe.zeroGrad()
         probe.backward(probeNorm.backward(Tensor(shape: featuresY.shape, values: output.gradProbeY)))
         let runningStatistics = probe.buffers.map { $0.tensor.clone() }
-        let featuresX = probeNorm.forward(probe.forward(input: x, training: true), training: true)
+        let featuresX = probeNorm.forward(probe.forward(input: batch.x, training: true), training: true)
         probe.backward(probeNorm.backward(Tensor(shape: featuresX.shape, values: output.gradProbeX)))
         for (buffer, saved) in zip(probe.buffers, runningStatistics) { buffer.tensor.copy(from: saved) }
-        let loss = output.loss
-        var gradNorm = probe.gradientNorm
-        let updated = loss.isFinite && gradNorm.isFinite
-        if updated {
-            gradNorm = optimizer.step(probe)
-            head.head.update(learningRate: rate)
-        }
-        step += 1
-        let reduction = plateau?.record(loss: loss, completedSteps: step)
-        let ffc = output.ffc
-        return StepOutcome(
-            loss: loss, lossMargin: output.lossMargin, lossOutlier: output.lossOutlier,
-            hitRatePair: ffc?.hitRatePair ?? 1, hitRateInstance: ffc?.hitRateInstance ?? 1,
-            inserts: ffc?.inserts ?? 0, evictions: ffc?.evictions ?? 0, evictionAgeMean: ffc?.evictionAgeMean ?? 0,
-            dualShare: ffc?.dualShare ?? 0, gradNorm: gradNorm, learningRate: rate, updated: updated,
-            plateauReduction: reduction)
-    }
-
-    /// (N, D) → N·D floats with every row scaled to unit length.
-    static func unitRows(_ t: Tensor) -> [Float] {
-        var values = t.values
-        let d = t.shape[1]
-        for r in 0..<t.shape[0] {
-            var sum: Float = 0
-            for i in 0..<d { sum += values[r * d + i] * values[r * d + i] }
-            let scale = 1 / max(sum.squareRoot(), L2Normalize.epsilon)
-            for i in 0..<d { values[r * d + i] *= scale }
-        }
-        return values
+        return output
     }
 
     /// One of the identity's stored images as RGB bytes, for the pool inspector.

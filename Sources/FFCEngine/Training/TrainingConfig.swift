@@ -6,11 +6,6 @@ import Foundation
 /// Everything that defines a run. Stored as `config.json` in the run directory as resolved
 /// (flags over `--config` file over defaults), and in every checkpoint's metadata.
 public struct TrainingConfig: Sendable, Equatable, Codable {
-    public enum LossType: String, Sendable, Codable, CaseIterable {
-        case am = "AM"
-        case arc = "Arc"
-        case sv = "SV"
-    }
     public enum HeadKind: String, Sendable, Codable, CaseIterable { case ffc, fc, pfc }
     public enum Scheduler: String, Sendable, Codable, CaseIterable {
         case multistep, cosine
@@ -24,7 +19,7 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
     public var batchSize = 64
     /// Gallery EMA weight α: g ← α·g + (1−α)·p.
     public var alpha = 0.99
-    public var lossType = LossType.am
+    public var lossType = MarginType.am
     public var margin = 0.4
     public var scale = 32.0
     public var featDim = 512
@@ -82,8 +77,10 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
     public var workers = 2
     /// Log a step record every N steps.
     public var logEvery = 1
-    /// Processes in the data-parallel group (1 without MPI).
-    public var worldSize = 1
+    /// The rate a live `set LR` put in force (0: none) and the step it applied from: the run
+    /// writes them here, so a resumed run reports the rate it really uses.
+    public var lrLive = 0.0
+    public var lrLiveStep = 0
     /// LMDB directories (each with its kv file beside it: `<db>.kv` or `<db>/kv.txt`, as the data loader resolves).
     public var databases: [String] = []
 
@@ -121,7 +118,8 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
         case workers
         case
             logEvery = "log_every"
-        case worldSize = "world_size"
+        case lrLive = "LR_live"
+        case lrLiveStep = "LR_live_step"
         case databases
     }
 
@@ -165,7 +163,8 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
         try take(.validationDatabase, &validationDatabase)
         try take(.validationPairs, &validationPairs)
         try take(.logEvery, &logEvery)
-        try take(.worldSize, &worldSize)
+        try take(.lrLive, &lrLive)
+        try take(.lrLiveStep, &lrLiveStep)
         try take(.databases, &databases)
     }
 
@@ -192,15 +191,12 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
     public var probeImagesPerStep: Int { 2 * probeImagesPerPass }
     /// Images both nets process per step: the gallery net encodes x and y too.
     public var allImagesPerStep: Int { 2 * probeImagesPerStep }
-    /// Pairs across the data-parallel group.
-    public var globalBatch: Int { batchSize * worldSize }
-
     /// The lines printed at the start of a run: batch split, images per step, pool, schedule.
     public func summaryLines(identities: Int, images: Int) -> [String] {
         let b = batchSize
         var lines = [
             "net \(netType), feat dim \(featDim), head \(head.rawValue), loss \(lossType.rawValue) m=\(margin) s=\(scale)",
-            "batch per process B=\(b) identity pairs + \(b) instances; global batch \(globalBatch) pairs × \(worldSize) process(es)",
+            "batch B=\(b) identity pairs + \(b) instances",
             "split: x = \(b) pair firsts + \(b / 2) instances, y = \(b) pair seconds + \(b - b / 2) instances (\(probeImagesPerPass) each)",
             "images per step: \(probeImagesPerStep) probe, \(allImagesPerStep) through both nets",
         ]
@@ -218,19 +214,19 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
         } else {
             lines.append("\(head.rawValue) head over \(identities) identities")
         }
-        let stepsPerEpoch = b > 0 ? images / max(1, b * worldSize) : 0
+        let stepsPerEpoch = b > 0 ? images / b : 0
         lines.append(
             "\(images) images, \(stepsPerEpoch) steps/epoch, \(epochs) epochs, LR \(lr) \(scheduler.rawValue) "
                 + (scheduler == .plateau
                     ? "on each epoch's mean loss, patience \(patience), factor \(gammas.first ?? 0.1), LR_min \(lrMin)"
                     : "milestones \(milestones)") + " warmup \(warmup)"
-                + (maxSteps > 0 ? ", stop after \(maxSteps) steps" : ""))
+                + (maxSteps > 0 ? ", stop after \(maxSteps) steps" : "")
+                + (lrLive > 0 ? "; LR set live to \(lrLive) from step \(lrLiveStep)" : ""))
         return lines
     }
 
-    /// Far above any real run; they keep `allImagesPerStep × worldSize` well inside Int.
+    /// Far above any real run; it keeps the batch arithmetic (`allImagesPerStep`) well inside Int.
     public static let maxBatchSize = 1 << 24
-    public static let maxWorldSize = 1 << 16
 
     /// Checks every value a user can get wrong; the error names the key and the value.
     public func validate() throws {
@@ -239,11 +235,8 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
         }
         if queueSize <= 0 { throw fail("queue_size", queueSize, "must be > 0") }
         if batchSize < 2 { throw fail("batch_size", batchSize, "must be ≥ 2 (B pairs + B instances)") }
-        // Upper bounds so the batch arithmetic (6·B images a step, B × world size) cannot overflow.
+        // An upper bound so the batch arithmetic (6·B images a step) cannot overflow.
         if batchSize > Self.maxBatchSize { throw fail("batch_size", batchSize, "must be ≤ \(Self.maxBatchSize)") }
-        if worldSize < 1 || worldSize > Self.maxWorldSize {
-            throw fail("world_size", worldSize, "must be in 1…\(Self.maxWorldSize)")
-        }
         if !(alpha >= 0 && alpha <= 1) { throw fail("alpha", alpha, "must be in [0, 1]") }
         if !(scale > 0) { throw fail("scale", scale, "must be > 0") }
         if !(margin >= 0) { throw fail("margin", margin, "must be ≥ 0") }

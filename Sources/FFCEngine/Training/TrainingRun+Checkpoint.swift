@@ -1,5 +1,5 @@
 // Training: what a checkpoint holds and how a trainer is restored from one. Tensors:
-// `probe.*` and `gallery.*` (weights and batch-norm statistics), `optim.*` (momentum),
+// `probe.*` and, for FFC, `gallery.*` (weights and batch-norm statistics), `optim.*` (momentum),
 // `head.pool.*` (FFC: banks, positions, LRU order, pool RNG) or `head.fc.*` (fc/pfc: weights,
 // momentum, sampler RNG). Metadata: step, config, LR factor, and both
 // loaders' cursors and seeds as JSON (and ReduceLROnPlateau's epoch means) — so a resumed run
@@ -20,17 +20,17 @@ extension TrainingRun {
     static func checkpoint(of trainer: Trainer) -> SafeTensorsFile {
         var file = SafeTensorsFile()
         for (name, t) in trainer.probe.stateDict() { file["probe." + name] = t }
-        for (name, t) in trainer.gallery.stateDict() { file["gallery." + name] = t }
+        for (name, t) in trainer.gallery?.net.stateDict() ?? [:] { file["gallery." + name] = t }
         for (name, t) in trainer.optimizer.stateDict() { file["optim." + name] = t }
-        for (name, t) in trainer.head.stateDict() { file[name] = t }
+        for (name, t) in trainer.head.exportState() { file["head." + name] = t }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        file.metadata[learningRateFactorKey] = String(trainer.learningRateFactor.bitPattern)
+        file.metadata[learningRateFactorKey] = String(trainer.learningRate.factor.bitPattern)
         file.metadata[identityLoaderKey] = String(
             decoding: (try? encoder.encode(trainer.identityLoader.state)) ?? Data(), as: UTF8.self)
         file.metadata[instanceLoaderKey] = String(
             decoding: (try? encoder.encode(trainer.instanceLoader.state)) ?? Data(), as: UTF8.self)
-        if let plateau = trainer.plateau {
+        if let plateau = trainer.learningRate.plateau {
             let state = PlateauState(
                 history: plateau.history.map(\.bitPattern), epochLossSum: plateau.epochLossSum.bitPattern,
                 epochLossCount: plateau.epochLossCount)
@@ -57,23 +57,26 @@ extension TrainingRun {
                 })
         }
         try trainer.probe.load(section("probe."))
-        try trainer.gallery.load(section("gallery."))
+        try trainer.gallery?.net.load(section("gallery."))
         trainer.optimizer.load(section("optim."))
-        try trainer.head.load(file)
+        var head = SafeTensorsFile()
+        head.path = path
+        for (name, t) in section("head.") { head[name] = t }
+        try trainer.head.restoreState(from: head)
         let decoder = JSONDecoder()
         guard let factorText = file.metadata[learningRateFactorKey], let factorBits = UInt32(factorText),
             let identityText = file.metadata[identityLoaderKey], let instanceText = file.metadata[instanceLoaderKey],
             let identity = try? decoder.decode(LoaderState.self, from: Data(identityText.utf8)),
             let instance = try? decoder.decode(LoaderState.self, from: Data(instanceText.utf8))
         else { throw CheckpointError.incompatible(path: path, reason: "loader or LR state missing from metadata") }
-        trainer.learningRateFactor = Float(bitPattern: factorBits)
-        if trainer.plateau != nil {
+        trainer.learningRate.factor = Float(bitPattern: factorBits)
+        if trainer.learningRate.plateau != nil {
             guard let text = file.metadata[plateauKey],
                 let state = try? decoder.decode(PlateauState.self, from: Data(text.utf8))
             else {
                 throw CheckpointError.incompatible(path: path, reason: "ReduceLROnPlateau state missing from metadata")
             }
-            trainer.plateau?.restore(
+            trainer.learningRate.restorePlateau(
                 history: state.history.map(Float.init(bitPattern:)),
                 epochLossSum: Double(bitPattern: state.epochLossSum),
                 epochLossCount: state.epochLossCount)

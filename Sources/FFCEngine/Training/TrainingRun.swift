@@ -25,6 +25,9 @@ public final class TrainingRun: ConsoleSource {
 
     private struct RunState {
         var trainer: Trainer
+        /// `config` with the live changes in force (pool size, a `set LR`): what config.json
+        /// and every checkpoint record, so a resumed run starts from the values in force.
+        var inForce: TrainingConfig
         var stream: MetricsStreamWriter
         var store: CheckpointStore
         var paused = false
@@ -60,7 +63,9 @@ public final class TrainingRun: ConsoleSource {
         }
         try directory.writeConfig(config)
         state = QueueConfined(
-            RunState(trainer: trainer, stream: try MetricsStreamWriter(path: directory.metricsPath), store: store))
+            RunState(
+                trainer: trainer, inForce: config, stream: try MetricsStreamWriter(path: directory.metricsPath),
+                store: store))
         hub.publish { s in
             s.runName = directory.name
             s.netType = config.netType
@@ -72,7 +77,7 @@ public final class TrainingRun: ConsoleSource {
             s.maxSteps = trainer.totalSteps
             s.epochs = config.epochs
             s.step = trainer.step
-            s.poolBytesPerSlot = trainer.head.bytesPerSlot
+            s.poolBytesPerSlot = trainer.head.dynamicClassPool?.pool.bytesPerSlot ?? 0
         }
         for line in config.summaryLines(identities: trainer.database.identityCount, images: trainer.database.imageCount)
         {
@@ -142,12 +147,15 @@ public final class TrainingRun: ConsoleSource {
 
     public func inspect(sort: PoolSortKey, offset: Int, limit: Int) -> [PoolSlotInfo] {
         queue.sync {
-            state.value.trainer.head.inspect(sort: sort, offset: offset, limit: limit, step: state.value.trainer.step)
+            state.value.trainer.head.dynamicClassPool?.pool.inspect(
+                sort: sort, offset: offset, limit: limit, step: state.value.trainer.step) ?? []
         }
     }
 
     public func lookup(identity: Int) -> PoolSlotInfo? {
-        queue.sync { state.value.trainer.head.lookup(identity: identity, step: state.value.trainer.step) }
+        queue.sync {
+            state.value.trainer.head.dynamicClassPool?.pool.lookup(identity: identity, step: state.value.trainer.step)
+        }
     }
 
     public func sampleImage(identity: Int) -> (width: Int, height: Int, rgb: [UInt8])? {
@@ -182,52 +190,66 @@ public final class TrainingRun: ConsoleSource {
     private func step() throws {
         let trainer = state.value.trainer
         let started = Date()
-        let outcome = try trainer.runStep()
+        let trained = try trainer.runStep()
         FaultPoint.step.pass()
         let seconds = Date().timeIntervalSince(started)
         let smoothing = state.value.smoothedStepSeconds == 0 ? 1 : 0.1
         state.value.smoothedStepSeconds += smoothing * (seconds - state.value.smoothedStepSeconds)
-        if !outcome.updated {
+        recordStepEvents(trained)
+        let r = completedRecord(trained.record, seconds: seconds)
+        publish(r)
+        if config.validationEvery > 0 && trainer.step % config.validationEvery == 0 { validate() }
+        if config.checkpointEvery > 0 && trainer.step % config.checkpointEvery == 0 {
+            saveCheckpoint(reason: "every \(config.checkpointEvery) steps")
+        }
+    }
+
+    /// A skipped update (throttled) and a ReduceLROnPlateau reduction, as events.
+    private func recordStepEvents(_ trained: TrainedStep) {
+        let step = trained.record.step
+        if !trained.updated {
             state.value.nonFiniteWarnings += 1
-            if state.value.nonFiniteWarnings <= 3 || state.value.nonFiniteWarnings % 100 == 0 {
+            let count = state.value.nonFiniteWarnings
+            if count <= 3 || count % 100 == 0 {
                 record(
                     EventRecord(
-                        step: trainer.step, kind: .warning,
+                        step: step, kind: .warning,
                         message:
-                            "loss \(outcome.loss) is not finite at step \(trainer.step): update skipped (\(state.value.nonFiniteWarnings) so far)"
+                            "loss \(trained.record.loss) is not finite at step \(step): update skipped (\(count) so far)"
                     ))
             }
         }
-        if let reduction = outcome.plateauReduction {
+        if let reduction = trained.plateauReduction {
+            let epoch = step / max(1, state.value.trainer.stepsPerEpoch)
             record(
                 EventRecord(
-                    step: trainer.step, kind: .info,
+                    step: step, kind: .info,
                     message:
-                        "ReduceLROnPlateau: LR \(reduction.from) → \(reduction.to) after epoch \(trainer.step / max(1, trainer.stepsPerEpoch)) (mean loss did not improve for \(config.patience + 1) epochs)"
+                        "ReduceLROnPlateau: LR \(reduction.from) → \(reduction.to) after epoch \(epoch) (mean loss did not improve for \(config.patience + 1) epochs)"
                 ))
         }
-        var r = StepRecord()
-        r.step = trainer.step
-        r.epoch = trainer.epoch
-        r.loss = outcome.loss
-        r.lossMargin = outcome.lossMargin
-        r.lossOutlier = outcome.lossOutlier
-        r.hitRatePair = outcome.hitRatePair
-        r.hitRateInstance = outcome.hitRateInstance
-        r.poolOccupancy = trainer.head.occupancy
-        r.poolCapacity = trainer.head.capacity
-        r.inserts = outcome.inserts
-        r.evictions = outcome.evictions
-        r.evictionAgeMean = outcome.evictionAgeMean
-        r.dualShare = outcome.dualShare
-        r.lr = Double(outcome.learningRate)
+    }
+
+    /// The trainer's record with what only the run knows: pool size, speed, memory, loaders.
+    private func completedRecord(_ trained: StepRecord, seconds: Double) -> StepRecord {
+        let trainer = state.value.trainer
+        var r = trained
+        let pool = trainer.head.dynamicClassPool?.pool
+        r.poolOccupancy = pool?.occupancy ?? 0
+        r.poolCapacity = pool?.capacity ?? 0
         r.probeImagesPerSecond = Double(config.probeImagesPerStep) / seconds
         r.allImagesPerSecond =
-            Double(trainer.head.head.needsGallery ? config.allImagesPerStep : config.probeImagesPerStep) / seconds
+            Double(trainer.head.needsGallery ? config.allImagesPerStep : config.probeImagesPerStep) / seconds
         r.stepSeconds = seconds
         r.residentBytes = ResidentMemory.bytes()
-        r.gradNorm = outcome.gradNorm
         r.loaders = [trainer.identityLoader.stats(), trainer.instanceLoader.stats()]
+        return r
+    }
+
+    /// To the hub (every step's progress; the record every `log_every`), the metrics stream
+    /// and, at most once a second, the progress line.
+    private func publish(_ r: StepRecord) {
+        let trainer = state.value.trainer
         let eta = Double(trainer.totalSteps - trainer.step) * state.value.smoothedStepSeconds
         let epochProgress = Double(trainer.step % max(1, trainer.stepsPerEpoch)) / Double(max(1, trainer.stepsPerEpoch))
         hub.publish { s in
@@ -250,10 +272,6 @@ public final class TrainingRun: ConsoleSource {
             state.value.lastProgressPrint = now
             log.line(Self.progressLine(r, totalSteps: trainer.totalSteps, epochs: config.epochs, eta: eta))
         }
-        if config.validationEvery > 0 && trainer.step % config.validationEvery == 0 { validate() }
-        if config.checkpointEvery > 0 && trainer.step % config.checkpointEvery == 0 {
-            saveCheckpoint(reason: "every \(config.checkpointEvery) steps")
-        }
     }
 
     /// The plain progress line of headless runs and `train.log`. "data wait" is the share of
@@ -264,15 +282,7 @@ public final class TrainingRun: ConsoleSource {
                 "step %d/%d epoch %d/%d loss %.4f (margin %.4f, outlier %.4f) hit pair %.0f%% inst %.0f%% pool %d/%d lr %.4g %.0f img/s data wait %.1f%% eta %@ rss %d MB",
             r.step, totalSteps, r.epoch + 1, epochs, r.loss, r.lossMargin, r.lossOutlier, 100 * r.hitRatePair,
             100 * r.hitRateInstance, r.poolOccupancy, r.poolCapacity, r.lr, r.probeImagesPerSecond,
-            100 * r.loaders.reduce(0) { $0 + $1.trainerWaitShare }, formatDuration(eta), r.residentBytes >> 20)
-    }
-
-    public static func formatDuration(_ seconds: Double) -> String {
-        guard seconds.isFinite, seconds >= 0 else { return "?" }
-        let s = Int(seconds.rounded())
-        if s >= 3600 { return "\(s / 3600)h\(String(format: "%02d", s / 60 % 60))m" }
-        if s >= 60 { return "\(s / 60)m\(String(format: "%02d", s % 60))s" }
-        return "\(s)s"
+            100 * r.loaders.reduce(0) { $0 + $1.trainerWaitShare }, DurationFormat.compact(eta), r.residentBytes >> 20)
     }
 
     /// `queue_size_at`: at the boundary after step S the pool becomes Q slots, applied and
@@ -283,7 +293,7 @@ public final class TrainingRun: ConsoleSource {
         guard state.value.scheduleCheckedAtStep != trainer.step else { return }
         state.value.scheduleCheckedAtStep = trainer.step
         guard let entry = config.queueSizeAt.first(where: { $0.step == trainer.step }),
-            entry.queueSize != trainer.head.capacity
+            entry.queueSize != trainer.head.dynamicClassPool?.pool.capacity
         else { return }
         switch apply(.setQueueSize(entry.queueSize)) {
         case .applied(let message):
@@ -307,26 +317,35 @@ public final class TrainingRun: ConsoleSource {
         switch command {
         case .setQueueSize(let q):
             let identities = trainer.database.identityCount
+            guard let pooled = trainer.head.dynamicClassPool else {
+                return .refused("\(TrainerError.noPool(head: trainer.head.name))")
+            }
             guard q > 0 else { return .refused("queue_size must be > 0") }
             guard q <= identities else {
                 return .refused("queue_size \(q) is larger than the \(identities) identities")
             }
-            let before = trainer.head.capacity
+            let before = pooled.pool.capacity
             do {
-                try trainer.head.resize(capacity: q)
+                try pooled.resizePool(capacity: q)
             } catch {
                 return .refused("\(error)")
             }
-            hub.publish { $0.poolBytesPerSlot = trainer.head.bytesPerSlot }
+            hub.publish { $0.poolBytesPerSlot = pooled.pool.bytesPerSlot }
+            putInForce { $0.queueSize = q }
             return .applied(
                 String(
                     format: "queue_size %d → %d (%.2f%% of identities)", before, q, 100 * Double(q) / Double(identities)
                 ))
         case .setLearningRate(let lr):
-            guard lr > 0, lr.isFinite, lr <= 10 else { return .refused("LR must be in (0, 10]") }
-            let scheduled = trainer.scheduledRate(step: trainer.step)
-            guard scheduled > 0 else { return .refused("the schedule's rate is 0 at this step") }
-            trainer.learningRateFactor = Float(lr) / scheduled
+            do {
+                try trainer.learningRate.override(rate: Float(lr), at: trainer.step)
+            } catch {
+                return .refused("\(error)")
+            }
+            putInForce {
+                $0.lrLive = lr
+                $0.lrLiveStep = trainer.step
+            }
             return .applied("LR \(lr) from step \(trainer.step); later decays apply from there")
         case .pause:
             guard !state.value.paused else { return .refused("already paused") }
@@ -347,6 +366,18 @@ public final class TrainingRun: ConsoleSource {
         }
     }
 
+    /// Applies a live change to the config in force and rewrites config.json with it.
+    private func putInForce(_ change: (inout TrainingConfig) -> Void) {
+        change(&state.value.inForce)
+        do {
+            try directory.writeConfig(state.value.inForce)
+        } catch {
+            record(
+                EventRecord(
+                    step: state.value.trainer.step, kind: .warning, message: "config.json not updated: \(error)"))
+        }
+    }
+
     private func record(_ event: EventRecord) {
         hub.append(event)
         try? state.value.stream.append(.event(event))
@@ -356,7 +387,8 @@ public final class TrainingRun: ConsoleSource {
     private func saveCheckpoint(reason: String) {
         let trainer = state.value.trainer
         do {
-            let path = try state.value.store.save(Self.checkpoint(of: trainer), step: trainer.step, config: config)
+            let path = try state.value.store.save(
+                Self.checkpoint(of: trainer), step: trainer.step, config: state.value.inForce)
             record(EventRecord(step: trainer.step, kind: .checkpoint, message: "saved \(path) (\(reason))"))
         } catch {
             record(EventRecord(step: trainer.step, kind: .warning, message: "checkpoint failed: \(error)"))

@@ -24,7 +24,7 @@ import Testing
             pool: try ClassPool(capacity: 32, featureDim: 8, seed: 1), loss: MarginLoss())
         let out = head.forwardBackward(
             batch(pairs: [1, 2, 3, 4], instances: [10, 11, 12, 13], d: 8, seed: 1))
-        let r = try #require(out.ffc)
+        let r = out.record
         #expect(r.hitRatePair == 1)
         #expect(r.hitRateInstance == 0)
         #expect(r.lossOutlier > 0)
@@ -37,7 +37,7 @@ import Testing
         let head = FFCHead(
             pool: try ClassPool(capacity: 16, featureDim: 8, seed: 2, identityCount: 64),
             loss: MarginLoss(type: .sv))
-        var rng = PoolRandom(seed: 3)
+        var rng = SeededRandom(seed: 3)
         for step in 1...12 {
             let pairs = (0..<4).map { _ in Int(rng.next() % 64) }
             let instances = (0..<4).map { _ in Int(rng.next() % 64) }
@@ -46,7 +46,7 @@ import Testing
                 batch(pairs: pairs, instances: instances, d: 8, seed: UInt64(step)))
             #expect(out.loss.isFinite)
             // Pairs always hit unless the pool is smaller than one gallery batch (6 rows here).
-            if capacity >= 6 { #expect(out.ffc?.hitRatePair == 1) }
+            if capacity >= 6 { #expect(out.record.hitRatePair == 1) }
             if step == 4 { try head.pool.resize(capacity: 5) }
             if step == 8 { try head.pool.resize(capacity: 40) }
             head.pool._checkInvariants()

@@ -6,10 +6,10 @@ import Testing
 @testable import FFCEngine
 
 func unitRows(_ n: Int, _ d: Int, seed: UInt64) -> [Float] {
-    var rng = PoolRandom(seed: seed)
+    var rng = SeededRandom(seed: seed)
     var out = [Float]()
     for _ in 0..<n {
-        let row = (0..<d).map { _ in rng.nextUnitFloat() - 0.5 }
+        let row = (0..<d).map { _ in rng.unit() - 0.5 }
         let norm = row.reduce(0) { $0 + $1 * $1 }.squareRoot()
         out += row.map { $0 / norm }
     }

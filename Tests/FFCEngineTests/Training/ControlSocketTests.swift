@@ -26,6 +26,22 @@ final class FixedPoolSource: ConsoleSource {
 }
 
 @Suite struct ControlSocketTests {
+    /// A control server over a `FixedPoolSource` in a fresh directory.
+    struct ServedPool {
+        let dir = ControlSocketTests.tempRun()
+        let hub = MetricsHub()
+        let source: FixedPoolSource
+        let server: ControlServer
+        init() throws {
+            source = FixedPoolSource(hub: hub)
+            server = try ControlServer(path: dir + "/control.sock", hub: hub, source: source)
+        }
+        func close() {
+            server.stop()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+    }
+
     static func tempRun() -> String {
         let dir = "/tmp/ffc-sock-\(UUID().uuidString.prefix(8))"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -145,12 +161,9 @@ final class FixedPoolSource: ConsoleSource {
     /// and a request cut off by the end of the stream: each gets an error reply, the lines
     /// after each are served, and nothing reaches the trainer.
     @Test func malformedOversizedAndTruncatedRequestsGetErrorRepliesAndTheConnectionGoesOn() throws {
-        let dir = Self.tempRun()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let hub = MetricsHub()
-        let source = FixedPoolSource(hub: hub)
-        let server = try ControlServer(path: dir + "/control.sock", hub: hub, source: source)
-        defer { server.stop() }
+        let served = try ServedPool()
+        defer { served.close() }
+        let (dir, source) = (served.dir, served.source)
         let fd = try ControlSocket.connect(path: dir + "/control.sock")
         defer { close(fd) }
         let reader = LineReader(fd: fd)
@@ -193,12 +206,9 @@ final class FixedPoolSource: ConsoleSource {
     /// Values a well-formed request may carry that no console sends: pages past any end,
     /// rates that overflow the push interval, sizes and rates the trainer must refuse.
     @Test func outOfRangeRequestValuesGetAnswersNotCrashes() throws {
-        let dir = Self.tempRun()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let hub = MetricsHub()
-        let source = FixedPoolSource(hub: hub)
-        let server = try ControlServer(path: dir + "/control.sock", hub: hub, source: source)
-        defer { server.stop() }
+        let served = try ServedPool()
+        defer { served.close() }
+        let (dir, source) = (served.dir, served.source)
         let client = try RemoteSource(socketPath: dir + "/control.sock", hz: 0)
         defer { client.disconnect() }
         #expect(client.request(.inspect(sort: .age, offset: 1, limit: .max)) == .slots(Array(source.rows.dropFirst())))

@@ -132,6 +132,37 @@ enum TrainerFixture {
         #expect(run.inspect(sort: .recency, offset: 0, limit: 100).count == last.poolOccupancy)
     }
 
+    /// A live resize and `set LR` are written to config.json and to the checkpoints' config,
+    /// so a resumed run (which reads config.json) reports and builds what was in force.
+    @Test func liveChangesAreWrittenToTheRunConfig() throws {
+        let run = try TrainerFixture.run(TrainerFixture.config("in-force", steps: 10)) { run in
+            while run.snapshot().step < 3 { usleep(5_000) }
+            run.send(.setQueueSize(24))
+            run.send(.setLearningRate(0.05))
+        }
+        let saved = try run.directory.readConfig()
+        #expect(saved.queueSize == 24)
+        #expect(saved.lrLive == 0.05 && saved.lrLiveStep >= 3)
+        #expect(saved.summaryLines(identities: 40, images: 240).last?.contains("LR set live to 0.05") == true)
+        let store = CheckpointStore(directory: run.directory.checkpointsPath, keep: 3)
+        let latest = try #require(store.list().last)
+        let loaded = try CheckpointStore.load(path: latest.path)
+        #expect(loaded.config.queueSize == 24 && loaded.config.lrLive == 0.05)
+    }
+
+    /// Only FFC has a gallery net: fc and pfc checkpoints hold no `gallery.*` tensors.
+    @Test(arguments: [TrainingConfig.HeadKind.ffc, .fc])
+    func onlyFFCRunsBuildAndCheckpointAGalleryNet(head: TrainingConfig.HeadKind) throws {
+        var config = TrainerFixture.config("gallery-\(head.rawValue)", steps: 2)
+        config.head = head
+        let run = try TrainerFixture.run(config)
+        let store = CheckpointStore(directory: run.directory.checkpointsPath, keep: 3)
+        let latest = try #require(store.list().last)
+        let loaded = try CheckpointStore.load(path: latest.path)
+        let galleryTensors = loaded.file.tensors.keys.filter { $0.hasPrefix("gallery.") }
+        #expect(galleryTensors.isEmpty == (head != .ffc))
+    }
+
     /// `queue_size_at` resizes at the boundary after its step, logged like the console's
     /// command; a run resumed from a checkpoint written before that boundary resizes again,
     /// one resumed after it keeps the size its checkpoint has.

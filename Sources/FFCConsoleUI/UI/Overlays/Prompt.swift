@@ -31,6 +31,20 @@ struct Prompt: Equatable {
     /// The typed value as a positive real, for learning rates.
     var real: Double? { Double(input).flatMap { $0 > 0 && $0.isFinite ? $0 : nil } }
 
+    /// What submitting the prompt asks the trainer for, with the status line saying so; nil
+    /// for the inspector's find prompt, which the inspector answers itself.
+    var submission: (command: TrainerCommand, status: String)? {
+        switch kind {
+        case .queueSize:
+            integer.map { (.setQueueSize($0), "asked for pool size \(Format.grouped($0)); applied between steps") }
+        case .learningRate:
+            real.map {
+                (.setLearningRate($0), "asked for learning rate \(Format.learningRate($0)); applied between steps")
+            }
+        case .findIdentity: nil
+        }
+    }
+
     /// What the value would mean, shown under the input before it is applied.
     func preview(_ s: MetricsSnapshot) -> [(String, StyleRole)] {
         switch kind {

@@ -16,7 +16,7 @@ struct HeaderPanel {
         let stepText =
             s.maxSteps > 0
             ? "step \(Format.grouped(s.step))/\(Format.grouped(s.maxSteps))" : "step \(Format.grouped(s.step))"
-        let state = s.finished ? "FINISHED" : s.paused ? "PAUSED" : "ETA \(Format.duration(s.etaSeconds))"
+        let state = s.finished ? "FINISHED" : s.paused ? "PAUSED" : "ETA \(DurationFormat.compact(s.etaSeconds))"
         let right = " \(stepText) \(state) "
         let leftWidth = canvas.text(left, x: rect.x, y: rect.y, role: .header, maxWidth: rect.width)
         let rightWidth = right.unicodeScalars.count

@@ -5,8 +5,8 @@ import ArgumentParser
 import FFCEngine
 import Foundation
 
-struct BenchHead: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct BenchHead: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "head",
         abstract: "Head step time and memory vs pool size and identities: ffc, fc, pfc, and PyTorch.")
 
@@ -46,7 +46,9 @@ struct BenchHead: ParsableCommand {
         var blasCore: String
     }
 
-    func run() throws {
+    public init() {}
+
+    public func run() throws {
         let identityCounts =
             !identities.isEmpty
             ? identities : quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000, 10_000_000]
@@ -54,11 +56,7 @@ struct BenchHead: ParsableCommand {
         let budget = budgetGib * 1_073_741_824
         let probeRows = batchSize + batchSize / 2
         var rows: [Row] = []
-        let load =
-            (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(
-                3
-            )
-            .joined(separator: " ") ?? "?"
+        let load = LoadProbe.read()
         let core = HeadBLAS.coreName
         for n in identityCounts {
             for percent in poolPercent {
@@ -105,26 +103,16 @@ struct BenchHead: ParsableCommand {
             }
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            for row in rows { print(String(decoding: try encoder.encode(row), as: UTF8.self)) }
+            for row in rows { try JSONLine.print(row) }
         } else {
             printTable(rows, timed: timed, load: load)
         }
     }
 
-    private func residentBytes() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else {
-            return 0
-        }
-        let fields = text.split(separator: " ")
-        return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
-    }
-
     /// Median step milliseconds, head-reported bytes, and the growth of resident memory.
     private func measure(_ row: Row, timed: Int) throws -> (Double, Int, Int) {
-        let base = residentBytes()
-        var random = PoolRandom(seed: UInt64(row.identities) &+ UInt64(row.pool))
+        let base = ResidentMemory.bytes()
+        var random = SeededRandom(seed: UInt64(row.identities) &+ UInt64(row.pool))
         let loss = MarginLoss(type: .am, scale: 32, margin: 0.4)
         let head: ClassificationHead
         switch row.head {
@@ -146,12 +134,11 @@ struct BenchHead: ParsableCommand {
             let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
             if i > 0 { times.append(ms) }
         }
-        times.sort()
-        return (times[times.count / 2], head.residentBytes, residentBytes() - base)
+        return (Harness.median(times), head.residentBytes, ResidentMemory.bytes() - base)
     }
 
     /// B identity pairs plus B instance labels, uniform over the identities; random unit features.
-    private func simulatedBatch(identities n: Int, random: inout PoolRandom) -> HeadBatch {
+    private func simulatedBatch(identities n: Int, random: inout SeededRandom) -> HeadBatch {
         let b = batchSize
         let pairs = (0..<b).map { _ in Int(random.next() % UInt64(n)) }
         let instances = (0..<b).map { _ in Int(random.next() % UInt64(n)) }
@@ -159,16 +146,8 @@ struct BenchHead: ParsableCommand {
         let labelsY = pairs + instances[(b / 2)...]
         func features() -> [Float] {
             var out = [Float](repeating: 0, count: labelsX.count * featDim)
-            for r in 0..<labelsX.count {
-                var norm: Float = 0
-                for j in 0..<featDim {
-                    let v = random.nextUnitFloat() - 0.5
-                    out[r * featDim + j] = v
-                    norm += v * v
-                }
-                let inv = 1 / norm.squareRoot()
-                for j in 0..<featDim { out[r * featDim + j] *= inv }
-            }
+            for i in out.indices { out[i] = random.unit() - 0.5 }
+            L2Normalize.normalizeRows(&out, dim: featDim)
             return out
         }
         return HeadBatch(
@@ -192,24 +171,11 @@ struct BenchHead: ParsableCommand {
 
     /// Runs the PyTorch reference on the rows that fit; nil when python3 or torch is missing.
     private func runTorch(_ rows: [Row], timed: Int) -> [TorchRow]? {
-        guard !rows.isEmpty, FileManager.default.fileExists(atPath: torchScript) else { return nil }
+        guard !rows.isEmpty else { return nil }
         let spec = rows.map { "\($0.head):\($0.identities):\($0.pool)" }.joined(separator: ",")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", torchScript, "--rows", spec, "--batch", "\(batchSize)", "--dim", "\(featDim)",
-            "--runs", "\(timed)",
-        ]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let decoder = JSONDecoder()
-        let parsed = String(decoding: output, as: UTF8.self).split(separator: "\n").compactMap {
-            try? decoder.decode(TorchRow.self, from: Data($0.utf8))
-        }
+        let parsed = PythonReference(script: torchScript).rows(
+            TorchRow.self,
+            ["--rows", spec, "--batch", "\(batchSize)", "--dim", "\(featDim)", "--runs", "\(timed)"])
         return parsed.isEmpty ? nil : parsed
     }
 
@@ -219,27 +185,27 @@ struct BenchHead: ParsableCommand {
         print(
             "head step (batch \(batchSize) pairs → \(batchSize + batchSize / 2) probe rows/pass, D=\(featDim), median of \(timed), load \(load), OpenBLAS core \(HeadBLAS.coreName))"
         )
-        let header = [
-            "head", "identities", "pool/rate", "step ms", "allocated", "rss growth", "torch ms",
-            "torch rss", "speedup",
-        ]
-        print(header.map { $0.padding(toLength: 12, withPad: " ", startingAt: 0) }.joined())
+        let table = TextTable(
+            [
+                .init("head", 12), .init("identities", 12), .init("pool/rate", 12), .init("step ms", 12),
+                .init("allocated", 12), .init("rss growth", 12), .init("torch ms", 12), .init("torch rss", 12),
+                .init("speedup", 12),
+            ], separator: "", minimumFill: 1)
+        print(table.header)
         for r in rows {
             let pool = r.head == "ffc" ? "\(r.pool)" : (r.head == "pfc" ? "r=\(r.pool)%" : "-")
-            var cells = [r.head, "\(r.identities)", pool]
+            let cells = [r.head, "\(r.identities)", pool]
             if r.fits {
-                cells += [
+                let measured = [
                     ms(r.stepMs), mib(r.allocatedBytes.map(Double.init)), mib(r.rssBytes.map(Double.init)),
-                    ms(r.torchStepMs),
-                    mib(r.torchRssBytes.map(Double.init)),
+                    ms(r.torchStepMs), mib(r.torchRssBytes.map(Double.init)),
                     r.speedup.map { String(format: "%.2fx", $0) } ?? "-",
                 ]
-                print(cells.map { $0.padding(toLength: 12, withPad: " ", startingAt: 0) }.joined())
+                print(table.line(cells + measured))
             } else {
                 print(
-                    cells.map { $0.padding(toLength: 12, withPad: " ", startingAt: 0) }.joined()
-                        + "does not fit: needs \(mib(r.requiredBytes)) > budget \(mib(budgetGib * 1_073_741_824))"
-                )
+                    table.line(cells)
+                        + "does not fit: needs \(mib(r.requiredBytes)) > budget \(mib(budgetGib * 1_073_741_824))")
             }
         }
     }

@@ -1,19 +1,20 @@
 // A one-line progress bar with rate and ETA on stderr, for long command-line jobs
-// (`ffc synth`, `ffc import`). Redraws at most 5 times a second.
+// (`ffc synth`, `ffc import`, `ffc bench memory`). Redraws at most 5 times a second.
+import FFCEngine
 import Foundation
 
-struct ProgressBar {
-    let label: String
-    let unit: String
+public struct LineProgressBar {
+    public let label: String
+    public let unit: String
     private let start = Date()
     private var lastDraw = Date.distantPast
 
-    init(label: String, unit: String = "images") {
+    public init(label: String, unit: String = "images") {
         self.label = label
         self.unit = unit
     }
 
-    mutating func update(done: Int, total: Int, force: Bool = false) {
+    public mutating func update(done: Int, total: Int, force: Bool = false) {
         let now = Date()
         guard force || now.timeIntervalSince(lastDraw) >= 0.2 else { return }
         lastDraw = now
@@ -26,14 +27,9 @@ struct ProgressBar {
         let eta = rate > 0 && total > done ? Double(total - done) / rate : 0
         let line = String(
             format: "\r%@ [%@] %3.0f%% %d/%d %@  %.0f/s  ETA %@ ", label, bar, fraction * 100, done, total,
-            unit, rate, ProgressBar.clock(eta))
+            unit, rate, DurationFormat.clock(eta))
         FileHandle.standardError.write(Data(line.utf8))
     }
 
-    func finish() { FileHandle.standardError.write(Data("\n".utf8)) }
-
-    static func clock(_ seconds: Double) -> String {
-        let s = Int(seconds.rounded())
-        return String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
-    }
+    public func finish() { FileHandle.standardError.write(Data("\n".utf8)) }
 }

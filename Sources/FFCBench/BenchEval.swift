@@ -4,8 +4,8 @@ import FFCEngine
 import Foundation
 import Synchronization
 
-struct BenchEval: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct BenchEval: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "eval",
         abstract: "Identification scoring: pairs/s, share of sgemm throughput, and numpy on the same CPU.",
         discussion: """
@@ -51,20 +51,20 @@ struct BenchEval: ParsableCommand {
     @Flag(help: "Print one JSON object per row.")
     var json = false
 
-    func run() throws {
+    public init() {}
+
+    public func run() throws {
         let p = quick ? 500 : probes
         let d = quick ? 10000 : distractors
         let r = quick ? 1 : max(1, runs)
-        let load =
-            (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(
-                separator: " ") ?? "?"
+        let load = LoadProbe.read()
         let probeRows = randomUnitRows(p, seed: 1)
         let labels = Array(0..<p)
 
         // Plain sgemm of the same shapes, alternated with the identification run by run so all
         // see the same machine load: (1) the identification's own calls — probeChunk ×
-        // tileColumns tiles, single-threaded, one worker per core — and (2) OpenBLAS's threads
-        // on whole P × blockRows blocks. The faster is the peak the identification is held to.
+        // tileColumns tiles, single-threaded, one worker per core — and (2) the engine's split sgemm
+        // (BLAS.threads single-threaded blocks) on whole P × blockRows blocks. The faster is the peak the identification is held to.
         let cols = min(blockRows, d)
         let block = randomUnitRows(cols, seed: 2)
         var tileGflops: [Double] = []
@@ -86,12 +86,12 @@ struct BenchEval: ParsableCommand {
             cpuNanosecondsPerPair.append(
                 (result.gemmSeconds / pairs * 1e9, result.scanSeconds / pairs * 1e9, result.readSeconds / pairs * 1e9))
         }
-        let tiles = median(tileGflops)
-        let threaded = median(threadedGflops)
-        let ours = median(pairsPerSecond)
+        let tiles = Harness.median(tileGflops)
+        let threaded = Harness.median(threadedGflops)
+        let ours = Harness.median(pairsPerSecond)
         let oursGflops = ours * 2 * Double(dim) / 1e9
-        let share = median(shares)
-        let cpu = cpuNanosecondsPerPair.sorted { $0.scan < $1.scan }[cpuNanosecondsPerPair.count / 2]
+        let share = Harness.median(shares)
+        let cpu = Harness.medianElement(cpuNanosecondsPerPair, by: \.scan)!
         let numpy = runNumpy(p: p, d: d)
         let (embedName, embedRate) = try embeddingsPerSecond(runs: r)
 
@@ -104,7 +104,7 @@ struct BenchEval: ParsableCommand {
             ],
             [
                 "row": "sgemm (threads)", "size": size, "gflops": threaded,
-                "calls": "\(p)×\(cols) blocks, OpenBLAS threads", "load": load,
+                "calls": "\(p)×\(cols) blocks, split over BLAS.threads", "load": load,
             ],
             [
                 "row": "identify (ffc)", "size": size, "pairs_per_second": ours, "gflops": oursGflops,
@@ -124,19 +124,21 @@ struct BenchEval: ParsableCommand {
             "load": load,
         ])
         if json {
-            for row in rows { try printJSON(row) }
+            for row in rows { try JSONLine.print(row) }
             return
         }
         print("bench eval  (\(r) run(s), median; load average \(load); OpenBLAS core \(ScoreGEMM.coreName))")
+        let table = TextTable([
+            .init("row", 18), .init("size P×D×d", 22), .init("pairs/s", 12), .init("GFLOP/s", 8, .right),
+        ])
         func line(_ row: String, _ size: String, _ pairs: String, _ gflops: Double, _ note: String) {
-            let cells = [row.padding(18), size.padding(22), pairs.padding(12), String(format: "%8.1f", gflops)]
-            print(cells.joined(separator: " ") + "  " + note)
+            print(table.line([row, size, pairs, String(format: "%.1f", gflops)]) + "  " + note)
         }
-        print(["row".padding(18), "size P×D×d".padding(22), "pairs/s".padding(12), " GFLOP/s"].joined(separator: " "))
+        print(table.header)
         line(
             "sgemm (tiles)", size, "-", tiles,
             "\(Identification.probeChunk)×\(Identification.tileColumns) tiles, 1 thread per core")
-        line("sgemm (threads)", size, "-", threaded, "\(p)×\(cols) blocks, OpenBLAS threads")
+        line("sgemm (threads)", size, "-", threaded, "\(p)×\(cols) blocks, split over BLAS.threads")
         line(
             "identify (ffc)", size, String(format: "%.3e", ours), oursGflops,
             String(
@@ -150,7 +152,7 @@ struct BenchEval: ParsableCommand {
             print("identify (numpy)   skipped: python3 with numpy or \(numpyScript) not found")
         }
         print(
-            "embed (\(embedName))".padding(18) + " "
+            table.line(["embed (\(embedName))"]) + " "
                 + String(format: "%.1f embeddings/s (batch %d)", embedRate, quick ? 16 : embedImages))
     }
 
@@ -167,23 +169,22 @@ struct BenchEval: ParsableCommand {
             }
             rates.append(Double(images) / Date().timeIntervalSince(t))
         }
-        return (embedder.backbone.architecture, median(rates))
+        return (embedder.backbone.architecture, Harness.median(rates))
     }
-
-    private func median(_ x: [Double]) -> Double { x.sorted()[x.count / 2] }
 
     /// Seconds for the identification's sgemm calls alone: every probeChunk × tileColumns tile
     /// of P × d, handed out one by one to one single-threaded worker per core.
     private func tiledSGEMMSeconds(probes: [Float], p: Int, block: [Float], d: Int) -> Double {
         let chunk = Identification.probeChunk
         let tile = Identification.tileColumns
+        let dim = dim
         let cols = block.count / dim
         let workers = ProcessInfo.processInfo.activeProcessorCount
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: workers * chunk * tile)
         defer { scores.deallocate() }
         let chunks = (p + chunk - 1) / chunk
         let t = Date()
-        BLAS.singleThreaded {
+        do {
             probes.withUnsafeBufferPointer { a in
                 block.withUnsafeBufferPointer { b in
                     nonisolated(unsafe) let (a, b, scores) = (a.baseAddress!, b.baseAddress!, scores)
@@ -242,29 +243,8 @@ struct BenchEval: ParsableCommand {
 
     /// numpy's pairs/s from the baseline script, or nil when it cannot run here.
     private func runNumpy(p: Int, d: Int) -> Double? {
-        guard FileManager.default.fileExists(atPath: numpyScript) else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", numpyScript, "--probes", "\(p)", "--distractors", "\(d)", "--dim", "\(dim)", "--block",
-            "\(blockRows)",
-        ]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else { return nil }
-        return object["pairs_per_second"] as? Double
-    }
-}
-
-extension String {
-    /// Left-aligned in a column of `width` characters.
-    fileprivate func padding(_ width: Int) -> String {
-        count >= width ? self : self + String(repeating: " ", count: width - count)
+        PythonReference(script: numpyScript).lastObject([
+            "--probes", "\(p)", "--distractors", "\(d)", "--dim", "\(dim)", "--block", "\(blockRows)",
+        ])?["pairs_per_second"] as? Double
     }
 }

@@ -7,6 +7,7 @@
 // 100k, so it reads L2 when the core has it to itself and L3 when it does not), and a chain
 // of dependent xor-shift-multiplies (the core's clock and its share of it).
 
+import FFCEngine
 import Foundation
 
 struct HostLatency {
@@ -31,7 +32,7 @@ struct HostLatency {
             for index in 0..<count { buffer[index] = UInt32(index) }
             initialized = count
         }
-        var rng = SplitMix64(seed: 0xC4A5E)
+        var rng = SeededRandom(seed: 0xC4A5E)
         for index in stride(from: count - 1, to: 0, by: -1) {
             next.swapAt(index, Int.random(in: 0..<index, using: &rng))
         }
@@ -39,9 +40,9 @@ struct HostLatency {
         return next.withUnsafeBufferPointer { next in
             var position: UInt32 = 0
             for _ in 0..<count { position = next[Int(position)] }  // warm
-            let start = LRUWorkload.threadSeconds()
+            let start = CPUTime.thread()
             for _ in 0..<loads { position = next[Int(position)] }
-            let seconds = LRUWorkload.threadSeconds() - start
+            let seconds = CPUTime.thread() - start
             probeSink &+= UInt64(position)
             return seconds * 1e9 / Double(loads)
         }
@@ -52,9 +53,9 @@ struct HostLatency {
     private static func multiplyChain() -> Double {
         let steps = 20_000_000
         var x: UInt64 = 1
-        let start = LRUWorkload.threadSeconds()
+        let start = CPUTime.thread()
         for _ in 0..<steps { x = (x ^ (x &>> 31)) &* 0xBF58_476D_1CE4_E5B9 }
-        let seconds = LRUWorkload.threadSeconds() - start
+        let seconds = CPUTime.thread() - start
         probeSink &+= x
         return seconds * 1e9 / Double(steps)
     }

@@ -4,8 +4,8 @@ import FFCConsoleUI
 import FFCEngine
 import Foundation
 
-struct BenchConsole: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct BenchConsole: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "console",
         abstract: "CPU time per console frame (render + curses blit) and the share of one core at 10 Hz.")
 
@@ -51,16 +51,20 @@ struct BenchConsole: ParsableCommand {
         return s
     }
 
-    func run() throws {
+    public init() {}
+
+    public func run() throws {
         let sizes = [(80, 24), (120, 40), (200, 60)]
         let snapshots = (0..<frames).map { Self.snapshot(step: 10_000 + $0, history: history) }
-        let load =
-            (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3)
-            .joined(separator: " ") ?? "?"
+        let load = LoadProbe.read()
+        let table = TextTable([
+            .init("size", 9), .init("render ms", 9, .right), .init("blit ms", 8, .right),
+            .init("total ms", 9, .right), .init("core at 10 Hz", 14, .right),
+        ])
         if !json {
             print(
                 "console frame cost, median of \(runs) runs × \(frames) frames, history \(history) steps, load \(load)")
-            print("size      render ms  blit ms  total ms  core at 10 Hz")
+            print(table.header)
         }
         for (width, height) in sizes {
             var costs: [ConsoleBenchmark.FrameCost] = []
@@ -74,20 +78,21 @@ struct BenchConsole: ParsableCommand {
                 }
                 costs.append(cost)
             }
-            let median = costs.sorted { $0.totalSeconds < $1.totalSeconds }[costs.count / 2]
+            let median = Harness.medianElement(costs, by: \.totalSeconds)!
             let coreShare = median.totalSeconds * 10
             if json {
-                print(
-                    "{\"size\":\"\(width)x\(height)\",\"render_ms\":\(median.renderSeconds * 1000),\"blit_ms\":\(median.blitSeconds * 1000),"
-                        + "\"total_ms\":\(median.totalSeconds * 1000),\"core_share_10hz\":\(coreShare),\"load\":\"\(load)\"}"
-                )
+                try JSONLine.print([
+                    "size": "\(width)x\(height)", "render_ms": median.renderSeconds * 1000,
+                    "blit_ms": median.blitSeconds * 1000, "total_ms": median.totalSeconds * 1000,
+                    "core_share_10hz": coreShare, "load": load,
+                ])
             } else {
-                let size = "\(width)x\(height)"
                 print(
-                    size + String(repeating: " ", count: max(1, 10 - size.count))
-                        + String(
-                            format: "%9.3f %8.3f %9.3f %13.2f%%", median.renderSeconds * 1000,
-                            median.blitSeconds * 1000, median.totalSeconds * 1000, coreShare * 100))
+                    table.line([
+                        "\(width)x\(height)", String(format: "%.3f", median.renderSeconds * 1000),
+                        String(format: "%.3f", median.blitSeconds * 1000),
+                        String(format: "%.3f", median.totalSeconds * 1000), String(format: "%.2f%%", coreShare * 100),
+                    ]))
             }
         }
     }

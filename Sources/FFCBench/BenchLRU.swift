@@ -3,11 +3,12 @@
 // return the same slots (checked), so the table compares equal work.
 
 import ArgumentParser
+import FFCEngine
 import Foundation
 import LRUCache
 
-struct BenchLRU: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct BenchLRU: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "lru",
         abstract: "LRUCache vs a classic Dictionary + linked-list LRU: ns/op, Mops/s, bytes/entry.",
         discussion: "Build in release: swift run -c release ffc bench lru"
@@ -27,7 +28,9 @@ struct BenchLRU: ParsableCommand {
         help: "Run only these workloads (ffc-compare, uniform-10M, zipf-10M, step, resize).")
     var only: [String] = []
 
-    func validate() throws {
+    public init() {}
+
+    public func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1, got \(runs)") }
         let unknown = Set(only).subtracting(LRUWorkload.names)
         guard unknown.isEmpty else {
@@ -35,11 +38,11 @@ struct BenchLRU: ParsableCommand {
         }
     }
 
-    func run() throws {
+    public func run() throws {
         let sizes = quick ? LRUBenchSizes.quick : LRUBenchSizes.full
         // Measured first, while the heap has no free node-sized blocks to hide the growth.
         let classicBytesPerEntry = LRUWorkload.classicBytesPerFullEntry(capacity: sizes.resizeCapacity)
-        var rng = SplitMix64(seed: 0xF2C_1BE7)
+        var rng = SeededRandom(seed: 0xF2C_1BE7)
         let workloads = LRUWorkload.all(sizes: sizes, rng: &rng).filter { only.isEmpty || only.contains($0.name) }
         let hostBefore = HostLatency.measure()
         var rows: [LRUBenchRow] = []
@@ -64,13 +67,13 @@ struct BenchLRU: ParsableCommand {
             rows.append(
                 LRUBenchRow(
                     workload: workload, label: workload.name, runSeconds: ours,
-                    classicSeconds: median(classic), bytesPerEntry: bytesPerEntry,
+                    classicSeconds: Harness.median(classic), bytesPerEntry: bytesPerEntry,
                     classicBytesPerEntry: classicBytesPerEntry))
             if !batched.isEmpty {
                 rows.append(
                     LRUBenchRow(
                         workload: workload, label: workload.name + "-batched", runSeconds: batched,
-                        classicSeconds: median(classic), bytesPerEntry: bytesPerEntry,
+                        classicSeconds: Harness.median(classic), bytesPerEntry: bytesPerEntry,
                         classicBytesPerEntry: classicBytesPerEntry))
             }
         }
@@ -78,13 +81,14 @@ struct BenchLRU: ParsableCommand {
         let tenMillion = try LRUCache(capacity: 10_000_000).bytesPerEntry
         if json {
             for row in rows {
-                print(row.json(bytesPerEntryAt10M: tenMillion, quick: quick, host: (hostBefore, hostAfter)))
+                try JSONLine.print(
+                    row.json(bytesPerEntryAt10M: tenMillion, quick: quick, host: (hostBefore, hostAfter)))
             }
         } else {
             printTable(rows, bytesPerEntryAt10M: tenMillion, host: (hostBefore, hostAfter))
             print(
                 "ClassicLRU memory, full at capacity \(sizes.resizeCapacity): "
-                    + "\(fixed(classicBytesPerEntry, 1)) bytes/entry (resident memory growth)")
+                    + "\(Harness.fixed(classicBytesPerEntry, 1)) bytes/entry (resident memory growth)")
         }
     }
 
@@ -95,37 +99,28 @@ struct BenchLRU: ParsableCommand {
             print(
                 "warning: debug build; numbers are meaningless. Use: swift run -c release ffc bench lru")
         #endif
-        let load =
-            (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?
-            .split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+        let load = LoadProbe.read()
         print(
             "ffc bench lru\(quick ? " --quick" : "") · median of \(runs) runs, thread CPU time · load average \(load)"
         )
         print("machine before: \(host.before.summary)")
         print("machine after:  \(host.after.summary)")
         print()
-        let header = [
-            "workload", "ops", "ns/op", "runs min–max", "Mops/s", "classic ns/op", "classic Mops/s", "speedup",
-            "bytes/entry",
-        ]
-        let widths = [19, 11, 8, 13, 8, 14, 15, 8, 12]
-        func line(_ cells: [String]) -> String {
-            zip(cells, widths).enumerated().map { index, pair in
-                index == 0
-                    ? pair.0.padding(toLength: pair.1, withPad: " ", startingAt: 0)
-                    : String(repeating: " ", count: max(0, pair.1 - pair.0.count)) + pair.0
-            }.joined(separator: " ")
-        }
-        print(line(header))
+        let table = TextTable([
+            .init("workload", 19), .init("ops", 11, .right), .init("ns/op", 8, .right),
+            .init("runs min–max", 13, .right), .init("Mops/s", 8, .right), .init("classic ns/op", 14, .right),
+            .init("classic Mops/s", 15, .right), .init("speedup", 8, .right), .init("bytes/entry", 12, .right),
+        ])
+        print(table.header)
         for row in rows {
             print(
-                line([
-                    row.label, "\(row.workload.operations)", fixed(row.nsPerOp, 1),
-                    "\(fixed(row.runNsPerOp.min()!, 1))–\(fixed(row.runNsPerOp.max()!, 1))",
-                    fixed(row.mops, 2),
-                    fixed(row.classicNsPerOp, 1), fixed(1_000 / row.classicNsPerOp, 2),
-                    fixed(row.speedup, 1) + "×",
-                    fixed(row.bytesPerEntry, 1),
+                table.line([
+                    row.label, "\(row.workload.operations)", Harness.fixed(row.nsPerOp, 1),
+                    "\(Harness.fixed(row.runNsPerOp.min()!, 1))–\(Harness.fixed(row.runNsPerOp.max()!, 1))",
+                    Harness.fixed(row.mops, 2),
+                    Harness.fixed(row.classicNsPerOp, 1), Harness.fixed(1_000 / row.classicNsPerOp, 2),
+                    Harness.fixed(row.speedup, 1) + "×",
+                    Harness.fixed(row.bytesPerEntry, 1),
                 ]))
         }
         print()
@@ -136,7 +131,7 @@ struct BenchLRU: ParsableCommand {
             "  *-batched: the same operations through get/tryGet(_ keys:slots:found:), \(LRUWorkload.stepBatch) keys "
                 + "per call (the class pool's per-step call); classic columns repeat its single-call run")
         print()
-        print("LRUCache memory at capacity 10,000,000: \(fixed(bytesPerEntryAt10M, 1)) bytes/entry")
+        print("LRUCache memory at capacity 10,000,000: \(Harness.fixed(bytesPerEntryAt10M, 1)) bytes/entry")
     }
 }
 
@@ -152,7 +147,7 @@ enum LRUBenchError: Error, CustomStringConvertible {
     }
 }
 
-/// Sizes of the five workloads (issue 2, item 6 a–e).
+/// Sizes of the five workloads.
 struct LRUBenchSizes {
     var compareCapacity: Int
     var compareOperations: Int
@@ -198,7 +193,7 @@ struct LRUWorkload {
     /// Names of the workloads `all` returns, in its order.
     static let names = ["ffc-compare", "uniform-10M", "zipf-10M", "step", "resize"]
 
-    static func all(sizes: LRUBenchSizes, rng: inout SplitMix64) -> [LRUWorkload] {
+    static func all(sizes: LRUBenchSizes, rng: inout SeededRandom) -> [LRUWorkload] {
         let compareKeys = (0..<sizes.compareOperations).map { _ in
             Int32.random(in: 0...100, using: &rng)
         }
@@ -234,21 +229,9 @@ struct LRUWorkload {
             operations: keys.count,
             runOurs: {
                 var cache = try LRUCache(capacity: capacity)
-                return measure(bytesPerEntry: { cache.bytesPerEntry }) {
-                    var checksum = 0
-                    for key in keys { checksum &+= cache.tryGet(Int(key)) }
-                    for _ in 0..<compareRollbacks { cache.rollback(compareRollback) }
-                    return checksum &+ cache.count
-                }
+                return measure(bytesPerEntry: { cache.bytesPerEntry }) { compareLoop(&cache, keys) }
             },
-            runClassic: {
-                measureClassic(capacity: capacity) { cache in
-                    var checksum = 0
-                    for key in keys { checksum &+= cache.tryGet(Int(key)) }
-                    for _ in 0..<compareRollbacks { cache.rollback(compareRollback) }
-                    return checksum &+ cache.count
-                }
-            })
+            runClassic: { measureClassic(capacity: capacity) { compareLoop(&$0, keys) } })
     }
 
     /// b, c: a 1% pool fed a long stream of `get`.
@@ -265,11 +248,7 @@ struct LRUWorkload {
             operations: keys.count,
             runOurs: {
                 var cache = try LRUCache(capacity: capacity)
-                return measure(bytesPerEntry: { cache.bytesPerEntry }) {
-                    var checksum = 0
-                    for key in keys { checksum &+= cache.get(Int(key)) }
-                    return checksum
-                }
+                return measure(bytesPerEntry: { cache.bytesPerEntry }) { streamLoop(&cache, keys) }
             },
             runOursBatched: !batched
                 ? nil
@@ -286,13 +265,7 @@ struct LRUWorkload {
                         return checksum
                     }
                 },
-            runClassic: {
-                measureClassic(capacity: capacity) { cache in
-                    var checksum = 0
-                    for key in keys { checksum &+= cache.get(Int(key)) }
-                    return checksum
-                }
-            })
+            runClassic: { measureClassic(capacity: capacity) { streamLoop(&$0, keys) } })
     }
 
     /// d: one training step per batch of 256 pairs — journaled pass, rollback, kept pass.
@@ -307,14 +280,7 @@ struct LRUWorkload {
             runOurs: {
                 var cache = try LRUCache(capacity: capacity)
                 return measure(bytesPerEntry: { cache.bytesPerEntry }) {
-                    var checksum = 0
-                    for step in 0..<steps {
-                        let batchKeys = keys[(step * batch)..<((step + 1) * batch)]
-                        for key in batchKeys { checksum &+= cache.tryGet(Int(key), step: step) }
-                        cache.rollback(batch)
-                        for key in batchKeys { checksum &+= cache.get(Int(key), step: step) }
-                    }
-                    return checksum
+                    stepLoop(&cache, keys, steps: steps, batch: batch)
                 }
             },
             runOursBatched: {
@@ -334,16 +300,7 @@ struct LRUWorkload {
                 }
             },
             runClassic: {
-                measureClassic(capacity: capacity) { cache in
-                    var checksum = 0
-                    for step in 0..<steps {
-                        let batchKeys = keys[(step * batch)..<((step + 1) * batch)]
-                        for key in batchKeys { checksum &+= cache.tryGet(Int(key), step: step) }
-                        cache.rollback(batch)
-                        for key in batchKeys { checksum &+= cache.get(Int(key), step: step) }
-                    }
-                    return checksum
-                }
+                measureClassic(capacity: capacity) { stepLoop(&$0, keys, steps: steps, batch: batch) }
             })
     }
 
@@ -384,44 +341,57 @@ struct LRUWorkload {
     static func measure(bytesPerEntry: () -> Double, _ body: () throws -> Int) rethrows
         -> LRUBenchResult
     {
-        let start = threadSeconds()
+        let start = CPUTime.thread()
         let checksum = try body()
-        let seconds = threadSeconds() - start
+        let seconds = CPUTime.thread() - start
         return LRUBenchResult(seconds: seconds, checksum: checksum, bytesPerEntry: bytesPerEntry())
     }
 
-    static func threadSeconds() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
-    }
-
     /// Times `body` on a fresh ClassicLRU, filled with keys 0..<capacity first when `fill`.
-    static func measureClassic(capacity: Int, fill: Bool = false, _ body: (ClassicLRU) -> Int)
+    static func measureClassic(capacity: Int, fill: Bool = false, _ body: (inout ClassicLRU) -> Int)
         -> LRUBenchResult
     {
-        let cache = ClassicLRU(capacity: capacity)
+        var cache = ClassicLRU(capacity: capacity)
         if fill { for key in 0..<capacity { _ = cache.get(key) } }
-        return measure(bytesPerEntry: { 0 }) { body(cache) }
+        return measure(bytesPerEntry: { 0 }) { body(&cache) }
+    }
+
+    // The workloads' loops, written once for both caches (specialised for each).
+
+    /// a: tryGet every key, then the rollbacks; checksum of slots and the final count.
+    static func compareLoop<Cache: LRUAccess>(_ cache: inout Cache, _ keys: [Int32]) -> Int {
+        var checksum = 0
+        for key in keys { checksum &+= cache.tryGet(Int(key), step: nil) }
+        for _ in 0..<compareRollbacks { cache.rollback(compareRollback) }
+        return checksum &+ cache.count
+    }
+
+    /// b, c: get every key.
+    static func streamLoop<Cache: LRUAccess>(_ cache: inout Cache, _ keys: [Int32]) -> Int {
+        var checksum = 0
+        for key in keys { checksum &+= cache.get(Int(key), step: nil) }
+        return checksum
+    }
+
+    /// d: per step, a journaled pass over the batch, its rollback, and the kept pass.
+    static func stepLoop<Cache: LRUAccess>(_ cache: inout Cache, _ keys: [Int32], steps: Int, batch: Int) -> Int {
+        var checksum = 0
+        for step in 0..<steps {
+            let batchKeys = keys[(step * batch)..<((step + 1) * batch)]
+            for key in batchKeys { checksum &+= cache.tryGet(Int(key), step: step) }
+            cache.rollback(batch)
+            for key in batchKeys { checksum &+= cache.get(Int(key), step: step) }
+        }
+        return checksum
     }
 
     /// Resident memory a ClassicLRU filled to `capacity` adds, per entry.
     static func classicBytesPerFullEntry(capacity: Int) -> Double {
-        let before = residentBytes()
+        let before = ResidentMemory.bytes()
         let cache = ClassicLRU(capacity: capacity)
         for key in 0..<capacity { _ = cache.get(key) }
-        let grown = residentBytes() - before
+        let grown = ResidentMemory.bytes() - before
         return withExtendedLifetime(cache) { Double(grown) / Double(capacity) }
-    }
-
-    /// Resident memory of this process (Linux /proc/self/statm), 0 where it cannot be read.
-    static func residentBytes() -> Int {
-        guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else {
-            return 0
-        }
-        let fields = statm.split(separator: " ")
-        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
-        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 }
 
@@ -436,7 +406,7 @@ struct LRUBenchRow {
     let bytesPerEntry: Double
     let classicBytesPerEntry: Double
 
-    var seconds: Double { median(runSeconds) }
+    var seconds: Double { Harness.median(runSeconds) }
     var nsPerOp: Double { seconds * 1e9 / Double(workload.operations) }
     /// ns/op of each run, in run order.
     var runNsPerOp: [Double] { runSeconds.map { $0 * 1e9 / Double(workload.operations) } }
@@ -444,17 +414,20 @@ struct LRUBenchRow {
     var mops: Double { 1_000 / nsPerOp }
     var speedup: Double { classicSeconds / seconds }
 
-    func json(bytesPerEntryAt10M: Double, quick: Bool, host: (before: HostLatency, after: HostLatency)) -> String {
-        "{\"workload\":\"\(label)\",\"ops\":\(workload.operations),\"ns_per_op\":\(fixed(nsPerOp, 3)),"
-            + "\"ns_per_op_runs\":[\(runNsPerOp.map { fixed($0, 3) }.joined(separator: ","))],"
-            + "\"mops\":\(fixed(mops, 3)),\"speedup_vs_classic\":\(fixed(speedup, 3)),"
-            + "\"bytes_per_entry\":\(fixed(bytesPerEntry, 2)),\"classic_ns_per_op\":\(fixed(classicNsPerOp, 3)),"
-            + "\"classic_bytes_per_entry\":\(fixed(classicBytesPerEntry, 2)),"
-            + "\"bytes_per_entry_at_10M\":\(fixed(bytesPerEntryAt10M, 2)),\"quick\":\(quick),"
-            + "\"host_chase_ns_before\":\(fixed(host.before.chaseNanoseconds, 2)),"
-            + "\"host_chase_ns_after\":\(fixed(host.after.chaseNanoseconds, 2)),"
-            + "\"host_multiply_ns_before\":\(fixed(host.before.multiplyNanoseconds, 3)),"
-            + "\"host_multiply_ns_after\":\(fixed(host.after.multiplyNanoseconds, 3))}"
+    func json(bytesPerEntryAt10M: Double, quick: Bool, host: (before: HostLatency, after: HostLatency)) -> [String: Any]
+    {
+        [
+            "workload": label, "ops": workload.operations, "ns_per_op": JSONLine.rounded(nsPerOp, 3),
+            "ns_per_op_runs": runNsPerOp.map { JSONLine.rounded($0, 3) }, "mops": JSONLine.rounded(mops, 3),
+            "speedup_vs_classic": JSONLine.rounded(speedup, 3), "bytes_per_entry": JSONLine.rounded(bytesPerEntry, 2),
+            "classic_ns_per_op": JSONLine.rounded(classicNsPerOp, 3),
+            "classic_bytes_per_entry": JSONLine.rounded(classicBytesPerEntry, 2),
+            "bytes_per_entry_at_10M": JSONLine.rounded(bytesPerEntryAt10M, 2), "quick": quick,
+            "host_chase_ns_before": JSONLine.rounded(host.before.chaseNanoseconds, 2),
+            "host_chase_ns_after": JSONLine.rounded(host.after.chaseNanoseconds, 2),
+            "host_multiply_ns_before": JSONLine.rounded(host.before.multiplyNanoseconds, 3),
+            "host_multiply_ns_after": JSONLine.rounded(host.after.multiplyNanoseconds, 3),
+        ]
     }
 }
 
@@ -463,7 +436,7 @@ struct LRUBenchRow {
 enum ZipfKeys {
     /// `count` keys in `0..<keySpace`; rank r (1-based) has weight r^-exponent, and ranks are
     /// spread over the key space by a fixed bijection so popular keys are not neighbours.
-    static func sample(count: Int, keySpace: Int, exponent: Double, rng: inout SplitMix64) -> [Int32] {
+    static func sample(count: Int, keySpace: Int, exponent: Double, rng: inout SeededRandom) -> [Int32] {
         var cumulative = [Double](repeating: 0, count: keySpace)
         var total = 0.0
         for rank in 0..<keySpace {
@@ -495,29 +468,13 @@ enum ZipfKeys {
     }
 }
 
-/// SplitMix64 (Steele, Lea, Flood): the seeded generator the benchmark draws keys from.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// What the workloads call on both caches, so each loop is written once.
+protocol LRUAccess {
+    var count: Int { get }
+    mutating func get(_ key: Int, step: Int?) -> Int
+    mutating func tryGet(_ key: Int, step: Int?) -> Int
+    mutating func rollback(_ steps: Int)
 }
 
-private func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    let middle = sorted.count / 2
-    return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-}
-
-private func fixed(_ value: Double, _ digits: Int) -> String {
-    String(format: "%.\(digits)f", value)
-}
+extension LRUCache: LRUAccess {}
+extension ClassicLRU: LRUAccess {}

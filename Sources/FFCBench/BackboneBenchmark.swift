@@ -2,6 +2,7 @@
 // Σ embedding·R, SGD with momentum, Nesterov and weight decay) or eval forward, the GFLOP/s
 // its dense convolutions reach (in total and per convolution), and the resident memory
 // early and late in the run — what `ffc bench engine` reports next to PyTorch.
+import FFCEngine
 import Foundation
 
 public struct BackboneBenchmark: Sendable {
@@ -50,7 +51,7 @@ public struct BackboneBenchmark: Sendable {
     /// are summed into it.
     public func run(runs: Int, profile: LayerProfile? = nil) throws -> Result {
         let net = try Backbone.make(name: model, embeddingSize: 512, inputSize: inputSize, seed: 0)
-        var generator = SeededGenerator(seed: 1)
+        var generator = SeededRandom(seed: 1)
         let x = Tensor(shape: [batch, inputSize, inputSize, 3])
         for i in 0..<x.count { x[i] = generator.uniform(-1, 1) }
         let r = Tensor(shape: [batch, 512])
@@ -92,7 +93,7 @@ public struct BackboneBenchmark: Sendable {
             }
             if index == (steps - 1) / 10 { residentEarly = ResidentMemory.bytes() }
         }
-        let median = seconds.sorted()[seconds.count / 2]
+        let median = Harness.median(seconds)
         let profiles = convolutions.enumerated().map { i, entry in
             ConvolutionProfile(
                 path: entry.0, summary: entry.1.summary, forwardSeconds: forward[i] / Double(steps),
