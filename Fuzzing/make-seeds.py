@@ -99,7 +99,7 @@ config = {"queue_size": 7409, "batch_size": 64, "alpha": 0.99, "loss_type": "AM"
           "scheduler": "multistep", "momentum": 0.9, "decay": 0.0001, "nesterov": True, "seed": 1,
           "run_dir": "runs/run", "max_steps": 0, "checkpoint_every": 1000, "checkpoint_keep": 3,
           "validation_every": 0, "validation_database": "", "validation_pairs": "", "workers": 2,
-          "log_every": 1, "world_size": 1, "databases": ["/data/a.lmdb"]}
+          "log_every": 1, "databases": ["/data/a.lmdb"]}
 put("FuzzTrainingConfig", "full", json.dumps(config, indent=2, sort_keys=True))
 put("FuzzTrainingConfig", "plateau", json.dumps({"scheduler": "ReduceLROnPlateau", "head": "pfc", "seed": 18446744073709551615}))
 
