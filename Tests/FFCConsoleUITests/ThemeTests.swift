@@ -19,6 +19,17 @@ import Testing
         #expect(try ThemeLoader.load("default", searching: [repositoryThemes]) == Theme.builtInDefault)
     }
 
+    /// A theme saved with Windows line endings reads as the same theme ("\r\n" is one
+    /// Character in Swift, so splitting on "\n" alone read such a file as one comment line).
+    @Test func crlfThemeFilesReadLikeLFOnes() throws {
+        let path = repositoryThemes + "/default.theme"
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let crlf = text.replacingOccurrences(of: "\n", with: "\r\n")
+        #expect(
+            try ThemeParser.parse(crlf, path: path, fallbackName: "default")
+                == ThemeParser.parse(text, path: path, fallbackName: "default"))
+    }
+
     @Test func badColourNamesFileAndLine() {
         let text = "# comment\nname = x\n\ntext = #12345\n"
         #expect(

@@ -53,6 +53,10 @@ import Testing
             try PairList.read(path: p).indexPairs() == [
                 VerificationPair(0, 1, same: true), VerificationPair(2, 3, same: false),
             ])
+        // Windows line endings: the same pairs, and a bad line still named by its number.
+        let crlf = try write("# i j same\r\n0 1 1\r\n2 3 false\r\n")
+        defer { unlink(crlf) }
+        #expect(try PairList.read(path: crlf).indexPairs() == PairList.read(path: p).indexPairs())
         let bad = try write("0 1 1\n2 3 maybe\n")
         defer { unlink(bad) }
         #expect(throws: PairListError.badLine(path: bad, line: 2, text: "2 3 maybe", expected: "'i j same'")) {

@@ -24,7 +24,7 @@ enum ThemeParser {
         var name = fallbackName
         var colours: [String: RGB] = [:]
         let known = Set(Theme.keys)
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = raw.trimmingWhitespace()
             if line.isEmpty || line.hasPrefix("#") { continue }
             func fail(_ reason: String) -> ThemeError {

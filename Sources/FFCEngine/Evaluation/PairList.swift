@@ -55,7 +55,7 @@ public struct PairList: Sendable {
 
     /// Parses a pairs file's text; `path` only labels errors (the fuzz harness calls this).
     public static func parse(text: String, path: String, format: Format? = nil) throws -> PairList {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap {
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated().compactMap {
             (i, l) -> (Int, [Substring])? in
             let fields = l.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
             return fields.isEmpty || fields[0].hasPrefix("#") ? nil : (i + 1, fields)
