@@ -22,7 +22,7 @@ public enum BLAS {
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int? = nil,
         workers: Int? = nil
     ) {
-        state.withLock { _ in }  // OpenBLAS is one-threaded from before its first product
+        let configured = threads  // also makes OpenBLAS one-threaded before its first product
         let lda = lda ?? (transA ? m : k)
         let ldb = ldb ?? (transB ? k : n)
         let ldc = ldc ?? n
@@ -31,7 +31,7 @@ public enum BLAS {
                 CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
         }
-        let split = workers ?? splitWorkers(m: m, n: n, k: k)
+        let split = workers ?? splitWorkers(m: m, n: n, k: k, threads: configured)
         if split <= 1 {
             call(m: m, n: n, a: a, b: b, c: c)
         } else if m >= n {
@@ -51,8 +51,7 @@ public enum BLAS {
 
     /// How many blocks `sgemm` cuts an m×n×k product into: `threads` from 4 MFLOP and 16 rows
     /// (or columns) a block, else 1.
-    static func splitWorkers(m: Int, n: Int, k: Int) -> Int {
-        let t = threads
+    static func splitWorkers(m: Int, n: Int, k: Int, threads t: Int) -> Int {
         return t > 1 && 2 * m * n * k >= 1 << 22 && max(m, n) >= 16 * t ? t : 1
     }
 
