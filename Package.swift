@@ -63,7 +63,7 @@ let package = Package(
 
         // Tests
         .testTarget(
-            name: "FFCEngineTests", dependencies: ["FFCEngine", "CChannelKernels"], resources: [.copy("Fixtures")]),
+            name: "FFCEngineTests", dependencies: ["FFCEngine", "CChannelKernels", "CZlib"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LRUCacheTests", dependencies: ["LRUCache", "FFCEngine"]),
         .testTarget(name: "FFCConsoleUITests", dependencies: ["FFCConsoleUI"], exclude: ["Golden"]),
         .testTarget(name: "FFCBenchTests", dependencies: ["FFCBench", "FFCEngine", "LRUCache"]),
