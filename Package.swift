@@ -13,7 +13,8 @@ let package = Package(
         .library(name: "FFCBench", targets: ["FFCBench"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // Libraries
@@ -23,7 +24,11 @@ let package = Package(
         .target(name: "LRUCache"),
         .target(
             name: "FFCEngine",
-            dependencies: ["LRUCache", "CLMDB", "COpenBLAS", "CJPEG", "CScoreScan", "CChannelKernels", "CZlib"]
+            dependencies: [
+                "LRUCache", "CLMDB", "COpenBLAS", "CJPEG", "CScoreScan", "CChannelKernels", "CZlib",
+                // The TensorBoard event file's Event/Summary messages (Control/TensorBoard).
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
         ),
         // The live console: layout, panels, themes, keys; only UI/Terminal.swift calls curses.
         .target(name: "FFCConsoleUI", dependencies: ["FFCEngine", "CNcurses"]),
@@ -63,7 +68,7 @@ let package = Package(
 
         // Tests
         .testTarget(
-            name: "FFCEngineTests", dependencies: ["FFCEngine", "CChannelKernels"], resources: [.copy("Fixtures")]),
+            name: "FFCEngineTests", dependencies: ["FFCEngine", "CChannelKernels", "CZlib"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LRUCacheTests", dependencies: ["LRUCache", "FFCEngine"]),
         .testTarget(name: "FFCConsoleUITests", dependencies: ["FFCConsoleUI"], exclude: ["Golden"]),
         .testTarget(name: "FFCBenchTests", dependencies: ["FFCBench", "FFCEngine", "LRUCache"]),

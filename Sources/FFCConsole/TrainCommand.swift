@@ -9,7 +9,7 @@ import Foundation
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train with FFC (or the fc/pfc baselines) on one or more LMDB face databases.",
+        abstract: "Train with FFC (or the fc/pfc baselines) on one or more LMDB face databases or RecordIO sets.",
         discussion: """
             Examples:
               ffc train data/demo/synth.lmdb --net-type tiny --queue-size 100 --batch-size 32
@@ -17,7 +17,10 @@ struct Train: ParsableCommand {
               ffc train --run-dir runs/ms1m --resume latest
             """)
 
-    @Argument(help: "LMDB databases; each has its kv file beside it. Default when resuming: the run's own.")
+    @Argument(
+        help:
+            "LMDB databases (kv file beside each), or RecordIO sets (train.rec, or a folder holding it, with train.idx and property). Default when resuming: the run's own."
+    )
     var databases: [String] = []
 
     @Option(help: "Class pool slots Q (original: --queue_size).") var queueSize: Int?

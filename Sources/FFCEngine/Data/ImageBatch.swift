@@ -109,10 +109,10 @@ final class BatchAssembler: Sendable {
                 var attempt = 0
                 while true {
                     do {
-                        guard let record = try txn.record(ofImage: chosen[slot]) else {
+                        guard let encoded = try txn.image(ofImage: chosen[slot]) else {
                             throw FaceImageError(reason: "key missing from its LMDB")
                         }
-                        try image.load(record: record, flip: flip, into: target, scratch: &scratch)
+                        try image.load(image: encoded, flip: flip, into: target, scratch: &scratch)
                         break
                     } catch let error as LMDBError {
                         throw error

@@ -165,11 +165,10 @@ public final class Trainer {
     func sampleImage(identity: Int) -> (width: Int, height: Int, rgb: [UInt8])? {
         guard identity >= 0, identity < database.identityCount,
             let image = database.images(ofIdentity: identity).first,
-            let txn = try? database.beginRead(), let record = try? txn.record(ofImage: Int(image)),
-            let datum = try? Datum.parse(record)
+            let txn = try? database.beginRead(), let encoded = try? txn.image(ofImage: Int(image))
         else { return nil }
         var rgb: [UInt8] = []
-        guard let (w, h) = try? ImageCodec.decodeRGB(UnsafeRawBufferPointer(rebasing: record[datum.image]), into: &rgb)
+        guard let (w, h) = try? ImageCodec.decodeRGB(encoded, into: &rgb)
         else { return nil }
         return (w, h, Array(rgb.prefix(w * h * 3)))
     }

@@ -29,6 +29,8 @@ public final class TrainingRun: ConsoleSource {
         /// and every checkpoint record, so a resumed run starts from the values in force.
         var inForce: TrainingConfig
         var stream: MetricsStreamWriter
+        /// The TensorBoard event file: the same steps and events as `stream`.
+        var tensorboard: TensorBoardWriter
         var store: CheckpointStore
         var paused = false
         var stopRequested = false
@@ -65,6 +67,7 @@ public final class TrainingRun: ConsoleSource {
         state = QueueConfined(
             RunState(
                 trainer: trainer, inForce: config, stream: try MetricsStreamWriter(path: directory.metricsPath),
+                tensorboard: try TensorBoardWriter(directory: directory.tensorboardPath),
                 store: store))
         hub.publish { s in
             s.runName = directory.name
@@ -259,6 +262,7 @@ public final class TrainingRun: ConsoleSource {
         if trainer.step % config.logEvery == 0 || trainer.step == trainer.totalSteps {
             hub.append(r)
             try? state.value.stream.append(.step(r))
+            try? state.value.tensorboard.step(r)
         } else {
             hub.publish { s in
                 s.step = r.step
@@ -381,6 +385,8 @@ public final class TrainingRun: ConsoleSource {
     private func record(_ event: EventRecord) {
         hub.append(event)
         try? state.value.stream.append(.event(event))
+        try? state.value.tensorboard.text(
+            step: event.step, wallTime: event.wallTime, tag: "events/\(event.kind.rawValue)", event.message)
         log.line("[\(event.kind.rawValue)] \(event.message)")
     }
 
@@ -400,6 +406,8 @@ public final class TrainingRun: ConsoleSource {
         guard let validator = trainer.validator else { return }
         do {
             let accuracy = try validator.accuracy(of: trainer.probe)
+            try? state.value.tensorboard.scalars(
+                step: trainer.step, wallTime: Date().timeIntervalSince1970, [("validation/accuracy", accuracy)])
             hub.publish { s in
                 s.validationAccuracy = accuracy
                 s.bestValidationAccuracy = max(s.bestValidationAccuracy ?? 0, accuracy)
