@@ -23,7 +23,7 @@ let package = Package(
         .target(name: "LRUCache"),
         .target(
             name: "FFCEngine",
-            dependencies: ["LRUCache", "CLMDB", "COpenBLAS", "CJPEG", "CScoreScan", "CChannelKernels", "CZlib"]
+            dependencies: ["LRUCache", "CLMDB", "COpenBLAS", "CJPEG", "CScoreScan", "CChannelKernels", "CZlib", "CMPI"]
         ),
         // The live console: layout, panels, themes, keys; only UI/Terminal.swift calls curses.
         .target(name: "FFCConsoleUI", dependencies: ["FFCEngine", "CNcurses"]),
@@ -44,6 +44,8 @@ let package = Package(
             name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         // zlib's CRC-32: the checkpoint checksum, the one Python's `zlib.crc32` checks too.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Open MPI (data-parallel training): linked always, initialised only under mpirun.
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         // A real C target: libjpeg reports errors by longjmp, which Swift cannot do.
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png")]),
         // A real C target: identification's per-score scan in SIMD registers.
