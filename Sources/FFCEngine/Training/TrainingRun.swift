@@ -325,6 +325,7 @@ public final class TrainingRun: ConsoleSource {
         {
             state.value.lastProgressPrint = now
             log.line(Self.progressLine(r, totalSteps: trainer.totalSteps, epochs: config.epochs, eta: eta))
+            if let ranks = r.ranks, let slow = r.slowestRank { log.line(Self.ranksLine(ranks, slowest: slow)) }
         }
     }
 
@@ -337,6 +338,18 @@ public final class TrainingRun: ConsoleSource {
             r.step, totalSteps, r.epoch + 1, epochs, r.loss, r.lossMargin, r.lossOutlier, 100 * r.hitRatePair,
             100 * r.hitRateInstance, r.poolOccupancy, r.poolCapacity, r.lr, r.probeImagesPerSecond,
             100 * r.loaders.reduce(0) { $0 + $1.trainerWaitShare }, DurationFormat.compact(eta), r.residentBytes >> 20)
+    }
+
+    /// Several ranks: each rank's step split (compute, data wait, all-reduce, all-gather) and
+    /// the slowest one, whose compute and data wait the others spend waiting in collectives.
+    public static func ranksLine(_ ranks: [RankStepStats], slowest: RankStepStats) -> String {
+        let parts = ranks.map { r in
+            String(
+                format: "rank %d %.0f img/s compute %.0f ms wait %.0f ms all-reduce %.0f ms all-gather %.0f ms",
+                r.rank, r.probeImagesPerSecond, 1000 * r.computeSeconds, 1000 * r.dataWaitSeconds,
+                1000 * r.allReduceSeconds, 1000 * r.allGatherSeconds)
+        }
+        return "ranks: " + parts.joined(separator: "; ") + "; slowest rank \(slowest.rank) (\(slowest.host))"
     }
 
     /// `queue_size_at`: at the boundary after step S the pool becomes Q slots, applied and
