@@ -143,6 +143,7 @@ struct Train: ParsableCommand {
         run.wait()
         signals.forEach { $0.cancel() }
         if World.communicator.isLeader { print("run directory: \(run.directory.path)") }
+        if run.poolsDiverged { throw ExitCode.failure }
     }
 
     /// Spawns `ffc train --headless …` in its own session, waits for its control socket, attaches.

@@ -112,7 +112,10 @@ extension Trainer {
         guard ranks > 1, head.needsGallery else { return }
         let sums = communicator.allGather([poolChecksum])
         poolChecks += 1
-        if Set(sums).count > 1 { throw TrainerError.poolsDiverged(step: step, checksums: sums) }
+        if Set(sums).count > 1 {
+            poolsDiverged = true
+            throw TrainerError.poolsDiverged(step: step, checksums: sums)
+        }
     }
 
     /// Every rank's step figures, in rank order (rank 0 publishes them).

@@ -60,6 +60,8 @@ public final class Trainer {
     let communicator: any Communicator
     /// Pool checksum comparisons made so far (several ranks only).
     var poolChecks = 0
+    /// The last comparison found the ranks' pools different (the run stops).
+    var poolsDiverged = false
     /// Every rank's figures of the last step, in rank order.
     var lastRankStats: [RankStepStats] = []
 

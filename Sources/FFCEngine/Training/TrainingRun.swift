@@ -22,6 +22,10 @@ public final class TrainingRun: ConsoleSource {
     private let log: TrainLog
     private let done = DispatchGroup()
     private let server = Mutex<ControlServer?>(nil)
+    private let diverged = Atomic<Bool>(false)
+
+    /// After `wait()`: the ranks' class pools were found to differ and the run stopped.
+    public var poolsDiverged: Bool { diverged.load(ordering: .relaxed) }
 
     private struct RunState {
         var trainer: Trainer
@@ -497,10 +501,13 @@ public final class TrainingRun: ConsoleSource {
     private func finish(completed: Bool) {
         let trainer = state.value.trainer
         if config.validationEvery > 0 && trainer.step % config.validationEvery != 0 { validate() }
-        if config.checkpointEvery == 0 || trainer.step % config.checkpointEvery != 0 || trainer.step == 0 {
+        // Diverged pools: no rank's state is the run's any more, so nothing is saved.
+        if !trainer.poolsDiverged
+            && (config.checkpointEvery == 0 || trainer.step % config.checkpointEvery != 0 || trainer.step == 0)
+        {
             saveCheckpoint(reason: completed ? "end of run" : "on stop")
         }
-        if trainer.poolChecks > 0 {
+        if trainer.poolChecks > 0 && !trainer.poolsDiverged {
             record(
                 EventRecord(
                     step: trainer.step, kind: .info,
@@ -513,6 +520,7 @@ public final class TrainingRun: ConsoleSource {
                 step: trainer.step, kind: .info,
                 message: completed ? RunDirectory.finishedMessage : "stopped at step \(trainer.step)"))
         trainer.stopLoaders()
+        if trainer.poolsDiverged { diverged.store(true, ordering: .relaxed) }
         hub.publish { $0.finished = true }
         // Not on the trainer queue: a client thread may be waiting in `inspect` for this queue.
         let served = server.withLock { s in
