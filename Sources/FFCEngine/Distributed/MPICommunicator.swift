@@ -88,10 +88,15 @@ public final class MPICommunicator: Communicator {
                         buffer.baseAddress, sendCounts, sendOffsets, ffc_mpi_byte(), received.baseAddress,
                         receiveCounts, receiveOffsets, ffc_mpi_byte(), ffc_mpi_comm_world()), "MPI_Alltoallv")
             }
-            for i in 0..<mine.count {
-                var sum = parts[i]
-                for q in 1..<size { sum += parts[q * mine.count + i] }
-                buffer[mine.lowerBound + i] = sum
+            // Rank order: out = part₀, then out += part_q for q = 1…R−1, element by element.
+            let out = buffer.baseAddress! + mine.lowerBound
+            parts.withUnsafeBufferPointer { p in
+                let base = p.baseAddress!
+                out.update(from: base, count: mine.count)
+                for q in 1..<size {
+                    let part = base + q * mine.count
+                    for i in 0..<mine.count { out[i] += part[i] }
+                }
             }
             // All-gather the summed chunks in place.
             check(
