@@ -25,7 +25,7 @@ let package = Package(
         .target(
             name: "FFCEngine",
             dependencies: [
-                "LRUCache", "CLMDB", "COpenBLAS", "CJPEG", "CScoreScan", "CChannelKernels", "CZlib",
+                "LRUCache", "CLMDB", "COpenBLAS", "CJPEG", "CScoreScan", "CChannelKernels", "CZlib", "CMPI",
                 // The TensorBoard event file's Event/Summary messages (Control/TensorBoard).
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
@@ -49,6 +49,8 @@ let package = Package(
             name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         // zlib's CRC-32: the checkpoint checksum, the one Python's `zlib.crc32` checks too.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Open MPI (data-parallel training): linked always, initialised only under mpirun.
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         // A real C target: libjpeg reports errors by longjmp, which Swift cannot do.
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png")]),
         // A real C target: identification's per-score scan in SIMD registers.
