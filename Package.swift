@@ -37,7 +37,7 @@ let package = Package(
         .target(
             name: "FFCBench",
             dependencies: [
-                "FFCEngine", "FFCConsoleUI", "LRUCache",
+                "FFCEngine", "FFCConsoleUI", "LRUCache", "CDNNL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -58,6 +58,9 @@ let package = Package(
         // A real C target: the per-channel loops of batch norm, PReLU and depthwise convolution,
         // each in a baseline (SSE2) and an AVX2 variant chosen once at run time.
         .target(name: "CChannelKernels"),
+        // A real C target: the oneDNN convolution probe of `ffc bench engine --conv` (what oneDNN
+        // picks on this CPU for fp32 and bf16, timed beside ours); libgomp is oneDNN's runtime.
+        .target(name: "CDNNL", linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
 
         // Executables
         .executableTarget(
@@ -73,6 +76,6 @@ let package = Package(
             name: "FFCEngineTests", dependencies: ["FFCEngine", "CChannelKernels", "CZlib"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LRUCacheTests", dependencies: ["LRUCache", "FFCEngine"]),
         .testTarget(name: "FFCConsoleUITests", dependencies: ["FFCConsoleUI"], exclude: ["Golden"]),
-        .testTarget(name: "FFCBenchTests", dependencies: ["FFCBench", "FFCEngine", "LRUCache"]),
+        .testTarget(name: "FFCBenchTests", dependencies: ["FFCBench", "FFCEngine", "LRUCache", "CDNNL"]),
     ]
 )

@@ -252,29 +252,69 @@ public struct EngineBench: ParsableCommand {
         return object
     }
 
-    /// The fastest forward and backward of one convolution at each thread count.
+    /// The fastest forward and backward of one convolution at each thread count: ours, then
+    /// oneDNN's fp32 and bf16 on the same shape (`OneDNNConvolution`), where this CPU has them.
     private func timeConvolution(_ spec: String) throws {
         let v = spec.split(separator: ",").compactMap { Int($0) }
         guard v.count == 5 else { throw ValidationError("--conv wants Cin,Cout,kernel,stride,side, got '\(spec)'") }
         let layer = Conv2D(v[0], v[1], kernel: v[2], stride: v[3], padding: v[2] / 2)
         let x = Tensor(shape: [32, v[4], v[4], v[0]])
         for i in 0..<x.count { x[i] = Float(i % 13) * 0.01 }
+        let shape = OneDNNConvolution.Shape(
+            batch: 32, inChannels: v[0], outChannels: v[1], kernel: v[2], stride: v[3], side: v[4])
+        let multiplyAdds = Double(layer.multiplyAdds(x.shape))
+        let repeats = steps ?? 10
+        let table = TextTable(
+            [
+                .init("convolution", 22), .init("thr", 4, .right), .init("engine", 14), .init("fwd ms", 9, .right),
+                .init("fwd GF/s", 9, .right), .init("bwd ms", 9, .right), .init("bwd GF/s", 9, .right),
+                .init("implementation", 40),
+            ], separator: "  ")
+        if !json { print(table.header) }
+        let name = "\(layer.summary) \(v[4])x\(v[4])"
+        func emit(_ threads: Int, _ engine: String, _ forward: Double?, _ backward: Double?, _ note: String) throws {
+            if json {
+                var object: [String: Any] = [
+                    "bench": "conv", "convolution": name, "batch": 32, "threads": threads, "engine": engine,
+                    "implementation": note, "load_average": LoadProbe.read(),
+                ]
+                if let forward, let backward {
+                    object["forward_ms"] = 1000 * forward
+                    object["forward_gflops"] = 2 * multiplyAdds / forward / 1e9
+                    object["backward_ms"] = 1000 * backward
+                    object["backward_gflops"] = 4 * multiplyAdds / backward / 1e9
+                }
+                try JSONLine.print(object)
+                return
+            }
+            func cells(_ seconds: Double?, _ flops: Double) -> [String] {
+                guard let seconds else { return ["-", "-"] }
+                return [String(format: "%.1f", 1000 * seconds), String(format: "%.1f", flops / seconds / 1e9)]
+            }
+            print(
+                table.line(
+                    [name, "\(threads)", engine] + cells(forward, 2 * multiplyAdds) + cells(backward, 4 * multiplyAdds)
+                        + [note]))
+        }
         for threadCount in threads.split(separator: ",").compactMap({ Int($0) }) {
             BLAS.threads = threadCount
             var (forward, backward) = (Double.infinity, Double.infinity)
-            for _ in 0...(steps ?? 10) {
+            for _ in 0...repeats {
                 layer.resetProfile()
                 let y = layer.forward(x, training: true)
                 _ = layer.backward(y)
                 forward = min(forward, layer.profileForwardSeconds)
                 backward = min(backward, layer.profileBackwardSeconds)
             }
-            let multiplyAdds = Double(layer.multiplyAdds(x.shape))
-            print(
-                String(
-                    format: "%@ %dx%d thr %d: fwd %.1f ms (%.1f GF/s)  bwd %.1f ms (%.1f GF/s)", layer.summary, v[4],
-                    v[4], threadCount, 1000 * forward, 2 * multiplyAdds / forward / 1e9, 1000 * backward,
-                    4 * multiplyAdds / backward / 1e9))
+            try emit(threadCount, "ffc fp32", forward, backward, "im2col + OpenBLAS sgemm")
+            for precision in OneDNNConvolution.Precision.allCases {
+                switch OneDNNConvolution.time(shape, precision: precision, threads: threadCount, repeats: repeats) {
+                case .success(let t):
+                    try emit(threadCount, "oneDNN \(precision)", t.forward, t.backward, t.implementations)
+                case .failure(let error):
+                    try emit(threadCount, "oneDNN \(precision)", nil, nil, error.message)
+                }
+            }
         }
     }
 
