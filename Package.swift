@@ -13,7 +13,8 @@ let package = Package(
         .library(name: "FFCBench", targets: ["FFCBench"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // Libraries
@@ -23,7 +24,11 @@ let package = Package(
         .target(name: "LRUCache"),
         .target(
             name: "FFCEngine",
-            dependencies: ["LRUCache", "CLMDB", "COpenBLAS", "CJPEG", "CScoreScan", "CChannelKernels", "CZlib"]
+            dependencies: [
+                "LRUCache", "CLMDB", "COpenBLAS", "CJPEG", "CScoreScan", "CChannelKernels", "CZlib", "CMPI",
+                // The TensorBoard event file's Event/Summary messages (Control/TensorBoard).
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
         ),
         // The live console: layout, panels, themes, keys; only UI/Terminal.swift calls curses.
         .target(name: "FFCConsoleUI", dependencies: ["FFCEngine", "CNcurses"]),
@@ -44,6 +49,8 @@ let package = Package(
             name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         // zlib's CRC-32: the checkpoint checksum, the one Python's `zlib.crc32` checks too.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Open MPI (data-parallel training): linked always, initialised only under mpirun.
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         // A real C target: libjpeg reports errors by longjmp, which Swift cannot do.
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png")]),
         // A real C target: identification's per-score scan in SIMD registers.
@@ -63,7 +70,7 @@ let package = Package(
 
         // Tests
         .testTarget(
-            name: "FFCEngineTests", dependencies: ["FFCEngine", "CChannelKernels"], resources: [.copy("Fixtures")]),
+            name: "FFCEngineTests", dependencies: ["FFCEngine", "CChannelKernels", "CZlib"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LRUCacheTests", dependencies: ["LRUCache", "FFCEngine"]),
         .testTarget(name: "FFCConsoleUITests", dependencies: ["FFCConsoleUI"], exclude: ["Golden"]),
         .testTarget(name: "FFCBenchTests", dependencies: ["FFCBench", "FFCEngine", "LRUCache"]),

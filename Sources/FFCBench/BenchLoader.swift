@@ -1,5 +1,6 @@
 // `ffc bench loader`: instance-loader images/s (LMDB read + Datum parse + JPEG decode + flip +
-// normalise) with 1 and 2 workers, next to the original FFC's per-image Python path
+// normalise) with 1 and 2 workers, the same loader on the same images as an insightface RecordIO
+// set (mmap read + IRHeader instead of LMDB + Datum), next to the original FFC's per-image Python path
 // (tools/reference/loader_bench.py) run as a subprocess in the same invocation.
 import ArgumentParser
 import FFCEngine
@@ -7,7 +8,8 @@ import Foundation
 
 public struct BenchLoader: ParsableCommand {
     public static let configuration = CommandConfiguration(
-        commandName: "loader", abstract: "Loader images/s for 1 and 2 workers vs the Python per-image path.")
+        commandName: "loader",
+        abstract: "Loader images/s for 1 and 2 workers, from LMDB and from RecordIO, vs the Python per-image path.")
 
     @Option(help: "Database NAME.lmdb (default: a temporary synthetic one, 112×112).") var db: String?
     @Option(help: "Images in the temporary synthetic database.") var synthImages = 3000
@@ -38,28 +40,36 @@ public struct BenchLoader: ParsableCommand {
         let side = Int(size.split(separator: "x")[0]) ?? 112
         let load = "load " + LoadProbe.read()
 
+        // The same images as a RecordIO set, written beside a temporary copy.
+        let recDirectory = NSTemporaryDirectory() + "ffc-bench-loader-rec-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: recDirectory) }
+        try RecordIOWriter.writeSet(from: database, to: recDirectory)
+        let recordIO = try FaceDatabase.open(paths: [recDirectory])
+
         var rows: [Row] = []
-        for workers in [1, 2] {
-            var rates: [Double] = []
-            var cpuRates: [Double] = []
-            for run in 0..<runs {
-                let config = LoaderConfiguration(
-                    batchSize: batch, workers: workers, ringCapacity: 4, seed: UInt64(run),
-                    image: FaceImage(height: side, width: side))
-                let loader = try InstanceLoader(database: database, configuration: config)
-                let batches = max(1, images / batch)
-                let start = Date()
-                let cpuStart = CPUTime.process()
-                for _ in 0..<batches { _ = try loader.next() }
-                let seconds = Date().timeIntervalSince(start)
-                loader.stop()
-                rates.append(Double(batches * batch) / seconds)
-                cpuRates.append(Double(batches * batch) / (CPUTime.process() - cpuStart))
+        for (name, source) in [("swift instance loader", database), ("swift loader, RecordIO", recordIO)] {
+            for workers in [1, 2] {
+                var rates: [Double] = []
+                var cpuRates: [Double] = []
+                for run in 0..<runs {
+                    let config = LoaderConfiguration(
+                        batchSize: batch, workers: workers, ringCapacity: 4, seed: UInt64(run),
+                        image: FaceImage(height: side, width: side))
+                    let loader = try InstanceLoader(database: source, configuration: config)
+                    let batches = max(1, images / batch)
+                    let start = Date()
+                    let cpuStart = CPUTime.process()
+                    for _ in 0..<batches { _ = try loader.next() }
+                    let seconds = Date().timeIntervalSince(start)
+                    loader.stop()
+                    rates.append(Double(batches * batch) / seconds)
+                    cpuRates.append(Double(batches * batch) / (CPUTime.process() - cpuStart))
+                }
+                rows.append(
+                    Row(
+                        name: name, workers: workers, imagesPerSecond: Harness.median(rates),
+                        imagesPerCPUSecond: Harness.median(cpuRates)))
             }
-            rows.append(
-                Row(
-                    name: "swift instance loader", workers: workers, imagesPerSecond: Harness.median(rates),
-                    imagesPerCPUSecond: Harness.median(cpuRates)))
         }
         let python = pythonRates(path)
         rows.append(

@@ -13,7 +13,10 @@ struct DataInfo: ParsableCommand {
         commandName: "info",
         abstract: "Identities, images, images-per-identity distribution and a sample decode check.")
 
-    @Argument(help: "Databases NAME.lmdb (labels of each offset by the ones before).") var databases: [String]
+    @Argument(
+        help:
+            "Databases NAME.lmdb, or RecordIO sets (train.rec or a folder holding it); labels of each offset by the ones before."
+    ) var databases: [String]
     @Option(help: "kv file for each database in order (default NAME_kv.txt beside it).") var kv: [String] = []
     @Option(help: "Records to decode as a check.") var sample = 64
     @Flag(help: "Print one JSON object.") var json = false
@@ -28,7 +31,11 @@ struct DataInfo: ParsableCommand {
             return
         }
         for p in info.parts {
-            print("\(p.path)  kv \(p.kv)  \(p.images) images  \(p.identities) labels  offset \(p.labelOffset)")
+            let index = p.format == .lmdb ? "kv" : "idx"
+            let skipped = p.skippedRecords > 0 ? "  \(p.skippedRecords) corrupt records skipped" : ""
+            print(
+                "\(p.path)  \(index) \(p.kv)  \(p.images) images  \(p.identities) labels  offset \(p.labelOffset)\(skipped)"
+            )
         }
         print("identities  \(info.identities) (\(info.identitiesWithImages) with images)")
         print("images      \(info.images)")

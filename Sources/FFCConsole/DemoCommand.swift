@@ -19,7 +19,10 @@ struct Demo: ParsableCommand {
             identities: identities, images: .fixed(8), size: 64, seed: 1, out: data + "/synth.lmdb", holdout: 50,
             pairs: 400)
         let database = synth.out
-        if !FileManager.default.fileExists(atPath: database) {
+        // Under mpirun rank 0 makes the database and the others wait for it (same host or a
+        // shared directory); the run directory's name is rank 0's.
+        let world = World.communicator
+        if world.isLeader && !FileManager.default.fileExists(atPath: database) {
             try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
             print(
                 "making the demo database: \(identities) synthetic identities × 8 images of 64×64 in \(database), 50 held out for verification"
@@ -27,13 +30,16 @@ struct Demo: ParsableCommand {
             let summary = try SyntheticDatabase.write(synth)
             print(String(format: "wrote %d images in %.1f s", summary.images, summary.seconds))
         }
+        world.barrier()
         var arguments = [
             database, "--net-type", "tiny", "--input-size", "32", "--feat-dim", "128", "--batch-size", "32",
             "--queue-size", String(TrainingFlags.demoQueueSize(identities: identities, batchSize: 32)), "--loss-type",
             "AM",
             "--margin", "0.35", "--lr", "0.1",
             "--epochs", "20", "--milestones", "12,16", "--checkpoint-every", "500",
-            "--run-dir", "runs/demo-" + TrainingFlags.timestamp(),
+            "--run-dir",
+            "runs/demo-"
+                + String(decoding: world.broadcast(bytes: Array(TrainingFlags.timestamp().utf8)), as: UTF8.self),
         ]
         if FileManager.default.fileExists(atPath: synth.holdoutPath)
             && FileManager.default.fileExists(atPath: synth.pairsPath)
@@ -48,7 +54,7 @@ struct Demo: ParsableCommand {
         if headless { arguments.append("--headless") }
         let train = try Train.parse(arguments)
         let config = try train.resolvedConfig()
-        if headless || isatty(STDOUT_FILENO) == 0 {
+        if headless || isatty(STDOUT_FILENO) == 0 || World.launchedByMPI {
             try train.trainHere(config)
         } else {
             try train.trainDetached(config, arguments: arguments)

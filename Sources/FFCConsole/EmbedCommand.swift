@@ -55,7 +55,7 @@ struct Embed: ParsableCommand {
             Rows are raw backbone outputs (not normalised), float32, readable with numpy.load; with
             --flip each row is the embedding of the image plus that of its mirror (arcface_torch's
             flip test). The key list (--keys-out, default OUT with .keys.txt) has one line per row:
-            `key label` for a database (a kv file), the relative path for a folder, the image index
+            `key label` for a database (a kv file; a RecordIO set's record key), the relative path for a folder, the image index
             for a .bin. Score them with `ffc eval verify --embeddings OUT --keys KEYS --pairs …`.
             """
     )
@@ -64,6 +64,11 @@ struct Embed: ParsableCommand {
 
     @Option(parsing: .upToNextOption, help: "FFC database(s) (LMDB paths; kv files beside them).")
     var db: [String] = []
+
+    @Option(
+        parsing: .upToNextOption,
+        help: "insightface RecordIO set(s): train.rec (train.idx beside it) or a folder holding it.")
+    var rec: [String] = []
 
     @Option(help: "Folder of images (searched recursively for .jpg/.jpeg/.png).")
     var images: String?
@@ -84,8 +89,11 @@ struct Embed: ParsableCommand {
         guard let embedder = try modelOptions.embedder() else { throw ValidationError("give --model CKPT") }
         let result: Embeddings
         var keys: [String] = []
-        if !db.isEmpty {
-            let database = try FaceDatabase.open(paths: db)
+        if !db.isEmpty || !rec.isEmpty {
+            for path in rec where RecordIOFile.recordPath(for: path) == nil {
+                throw ValidationError("--rec \(path): neither a .rec file nor a folder holding train.rec")
+            }
+            let database = try FaceDatabase.open(paths: db + rec)
             let total = database.imageCount
             result = try embedder.embed(database: database, flip: flip) { done in
                 if done % (embedder.batchSize * 50) == 0 || done == total {
@@ -102,7 +110,7 @@ struct Embed: ParsableCommand {
             result = try embedder.embed(encoded: set.images, flip: flip, source: binFile)
             keys = set.images.indices.map(String.init)
         } else {
-            throw ValidationError("give --db PATH, --images DIR or --bin SET.bin")
+            throw ValidationError("give --db PATH, --rec train.rec, --images DIR or --bin SET.bin")
         }
         try NPYArray(floats: result.forScoring, shape: [result.count, result.dim]).write(path: out)
         let keysPath = keysOut ?? (out.hasSuffix(".npy") ? String(out.dropLast(4)) : out) + ".keys.txt"

@@ -170,11 +170,11 @@ struct EvalVerify: ParsableCommand {
             var scratch: [UInt8] = []
             result = try embedder.embed(count: images.count, flip: flip) { k, mirror, out in
                 let i = images[k]
-                guard let record = try txn.record(ofImage: i) else {
+                guard let encoded = try txn.image(ofImage: i) else {
                     throw EmbedderError.image(
                         index: i, source: database.key(ofImage: i), reason: "key missing from the LMDB")
                 }
-                try face.load(record: record, flip: mirror, into: out, scratch: &scratch)
+                try face.load(image: encoded, flip: mirror, into: out, scratch: &scratch)
             }
             pairList = keyPairs.map { VerificationPair(rowOf[$0.first]!, rowOf[$0.second]!, same: $0.same) }
         } else {

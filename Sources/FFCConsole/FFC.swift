@@ -42,6 +42,7 @@ struct Bench: ParsableCommand {
             BenchEval.self,
             BenchConsole.self,
             BenchMemory.self,
+            BenchScale.self,
         ]
     )
 }

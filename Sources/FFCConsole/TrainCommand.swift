@@ -9,7 +9,7 @@ import Foundation
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train with FFC (or the fc/pfc baselines) on one or more LMDB face databases.",
+        abstract: "Train with FFC (or the fc/pfc baselines) on one or more LMDB face databases or RecordIO sets.",
         discussion: """
             Examples:
               ffc train data/demo/synth.lmdb --net-type tiny --queue-size 100 --batch-size 32
@@ -17,7 +17,10 @@ struct Train: ParsableCommand {
               ffc train --run-dir runs/ms1m --resume latest
             """)
 
-    @Argument(help: "LMDB databases; each has its kv file beside it. Default when resuming: the run's own.")
+    @Argument(
+        help:
+            "LMDB databases (kv file beside each), or RecordIO sets (train.rec, or a folder holding it, with train.idx and property). Default when resuming: the run's own."
+    )
     var databases: [String] = []
 
     @Option(help: "Class pool slots Q (original: --queue_size).") var queueSize: Int?
@@ -55,6 +58,8 @@ struct Train: ParsableCommand {
     @Option(help: "Pairs file of keys of the held-out LMDB: lines `keyA keyB same`.") var validationPairs: String?
     @Option(help: "Decoding workers per loader.") var workers: Int?
     @Option(help: "Write a step record every N steps.") var logEvery: Int?
+    @Flag(help: "Under mpirun: batch norm over the global batch of all ranks (SyncBatchNorm).") var syncBn = false
+    @Option(help: "Under mpirun: compare the ranks' class-pool checksums every N steps.") var poolCheckEvery: Int?
     @Flag(help: "No console: plain progress lines and metrics.jsonl.") var headless = false
     @Option(help: "Resume from a checkpoint file, a run directory, or `latest` (this run's newest).") var resume:
         String?
@@ -63,7 +68,8 @@ struct Train: ParsableCommand {
     func run() throws {
         if let error = FaultPoint.environmentError { throw ValidationError(error.description) }
         let config = try resolvedConfig()
-        if headless || isatty(STDOUT_FILENO) == 0 {
+        // Under mpirun every rank trains here; there is no terminal to detach from.
+        if headless || isatty(STDOUT_FILENO) == 0 || World.launchedByMPI {
             try trainHere(config)
         } else {
             try trainDetached(config, arguments: Array(CommandLine.arguments.dropFirst(2)))
@@ -115,13 +121,17 @@ struct Train: ParsableCommand {
         f.validationPairs = validationPairs
         f.workers = workers
         f.logEvery = logEvery
+        f.syncBN = syncBn ? true : nil
+        f.poolCheckEvery = poolCheckEvery
         f.resume = resume
         return f
     }
 
     /// Trains in this process until the run ends; SIGINT/SIGTERM stop it with a checkpoint.
+    /// Under mpirun this process is one rank of the run (rank 0 owns its directory).
     func trainHere(_ config: TrainingConfig) throws {
-        let run = try TrainingRun(config: config, makeHead: Trainer.makeHead, resume: resume, echo: true)
+        let run = try TrainingRun(
+            config: config, makeHead: Trainer.makeHead, resume: resume, echo: true, communicator: World.communicator)
         try run.serveControlSocket()
         let signals = [SIGINT, SIGTERM].map { sig in
             signal(sig, SIG_IGN)
@@ -135,7 +145,8 @@ struct Train: ParsableCommand {
         run.start()
         run.wait()
         signals.forEach { $0.cancel() }
-        print("run directory: \(run.directory.path)")
+        if World.communicator.isLeader { print("run directory: \(run.directory.path)") }
+        if run.poolsDiverged { throw ExitCode.failure }
     }
 
     /// Spawns `ffc train --headless …` in its own session, waits for its control socket, attaches.

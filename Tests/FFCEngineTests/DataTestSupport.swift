@@ -31,7 +31,7 @@ func loadAll(_ db: FaceDatabase, size: Int) throws -> [[Float]] {
     return try (0..<db.imageCount).map { i in
         var out = [Float](repeating: 0, count: image.floatsPerImage)
         try out.withUnsafeMutableBufferPointer { buf in
-            try image.load(record: try txn.record(ofImage: i)!, flip: false, into: buf, scratch: &scratch)
+            try image.load(image: try txn.image(ofImage: i)!, flip: false, into: buf, scratch: &scratch)
         }
         return out
     }

@@ -75,7 +75,15 @@ public struct StepRecord: Sendable, Equatable, Codable {
     public var residentBytes: Int = 0
     public var gradNorm: Double = 0
     public var loaders: [LoaderStats] = []
+    /// Data parallel (several ranks): every rank's share of the step, in rank order.
+    public var ranks: [RankStepStats]? = nil
     public init() {}
+
+    /// The rank with the longest step less its collective time (the others wait for it in
+    /// the next collective): the bottleneck.
+    public var slowestRank: RankStepStats? {
+        ranks?.max { $0.computeSeconds + $0.dataWaitSeconds < $1.computeSeconds + $1.dataWaitSeconds }
+    }
 }
 
 /// A non-step event in the stream: commands, checkpoints, warnings, validation results.
@@ -121,6 +129,9 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
     public var bestValidationAccuracy: Double? = nil
     /// Bytes per pool slot (both banks and bookkeeping), for the resize prompt's memory estimate.
     public var poolBytesPerSlot: Int = 0
+    /// Processes training together and compute threads in each (nil: from before ranks).
+    public var rankCount: Int? = nil
+    public var threadsPerRank: Int? = nil
     public init() {}
     public var latest: StepRecord? { history.last }
 }

@@ -32,6 +32,8 @@ public struct RunDirectory: Sendable, Equatable {
     public var logPath: String { path + "/train.log" }
     public var checkpointsPath: String { path + "/checkpoints" }
     public var socketPath: String { path + "/control.sock" }
+    /// TensorBoard event files (`tensorboard --logdir runs` finds them).
+    public var tensorboardPath: String { path + "/tensorboard" }
     /// Where a detached trainer's stdout and stderr go.
     public var outputPath: String { path + "/output.log" }
 

@@ -4,11 +4,16 @@ import Foundation
 
 public struct DatabaseInfo: Sendable, Codable, Equatable {
     public struct Part: Sendable, Codable, Equatable {
+        /// `lmdb` or `rec`.
+        public var format: FaceDatabase.Part.Format
         public var path: String
+        /// The kv file, or a RecordIO set's `.idx`.
         public var kv: String
         public var images: Int
         public var identities: Int
         public var labelOffset: Int
+        /// Records skipped as corrupt while indexing a RecordIO set.
+        public var skippedRecords: Int
     }
     /// One histogram bar: identities with `low…high` images.
     public struct Bucket: Sendable, Codable, Equatable {
@@ -65,8 +70,8 @@ public struct DatabaseInfo: Sendable, Codable, Equatable {
         histogram = buckets
         parts = db.parts.map {
             Part(
-                path: $0.path, kv: $0.kvPath, images: $0.imageCount, identities: $0.identityCount,
-                labelOffset: $0.labelOffset)
+                format: $0.format, path: $0.path, kv: $0.kvPath, images: $0.imageCount,
+                identities: $0.identityCount, labelOffset: $0.labelOffset, skippedRecords: $0.skippedRecords)
         }
 
         let checked = min(sample, db.imageCount)
@@ -78,12 +83,10 @@ public struct DatabaseInfo: Sendable, Codable, Equatable {
         for s in 0..<checked {
             let index = s * db.imageCount / max(1, checked)
             do {
-                guard let record = try txn.record(ofImage: index) else {
+                guard let encoded = try txn.image(ofImage: index) else {
                     throw FaceImageError(reason: "key missing from its LMDB")
                 }
-                let datum = try Datum.parse(record)
-                let (w, h) = try ImageCodec.decodeRGB(
-                    UnsafeRawBufferPointer(rebasing: record[datum.image]), into: &scratch)
+                let (w, h) = try ImageCodec.decodeRGB(encoded, into: &scratch)
                 sizes["\(w)x\(h)", default: 0] += 1
             } catch let error as LMDBError {
                 throw error

@@ -1,9 +1,10 @@
-// Data/FaceDatabase: one or more FFC-format databases opened as one labelled image set, with
-// the identity → images index the identity loader samples from.
+// Data/FaceDatabase: one or more FFC-format databases (or insightface RecordIO sets) opened as
+// one labelled image set, with the identity → images index the identity loader samples from.
 import Foundation
 
-/// Several LMDB + kv databases concatenated; database d's labels are offset by the label
-/// counts (max label + 1) of the databases before it, as in the original FFC.
+/// Several LMDB + kv databases (or RecordIO `train.rec` + `train.idx` sets) concatenated;
+/// database d's labels are offset by the label counts (max label + 1, or a RecordIO set's
+/// identity count) of the databases before it, as in the original FFC.
 ///
 /// Memory is flat arrays only: per image its key bytes + 8 (key start) + 4 (label) + 4 (place
 /// in the identity index) bytes; per identity 12 bytes (index start, present-identity list).
@@ -11,16 +12,31 @@ import Foundation
 public final class FaceDatabase: Sendable {
     /// One database of the set.
     public struct Part: Sendable, Equatable {
+        public enum Format: String, Sendable, Codable {
+            case lmdb
+            case recordIO = "rec"
+        }
+        public var format = Format.lmdb
+        /// The LMDB, or the `.rec` file.
         public var path: String
+        /// The kv file, or the `.idx` file.
         public var kvPath: String
         public var labelOffset: Int
         public var identityCount: Int
         public var firstImage: Int
         public var imageCount: Int
+        /// Records skipped as corrupt while indexing (RecordIO; LMDB records are checked as read).
+        public var skippedRecords = 0
+    }
+
+    /// Where a part's records come from.
+    enum Source: Sendable {
+        case lmdb(LMDBReader)
+        case recordIO(RecordIOFile)
     }
 
     public let parts: [Part]
-    private let readers: [LMDBReader]
+    private let readers: [Source]
     private let keyBytes: [UInt8]
     private let keyStarts: [Int]
     /// Global label of each image (kv order, databases back to back).
@@ -44,7 +60,8 @@ public final class FaceDatabase: Sendable {
     }
 
     /// Opens databases `paths`, each with the kv file at the same place in `kvPaths` (nil: the
-    /// default name beside it). With `verifyKeys`, every kv key is looked up once (about 1 µs
+    /// default name beside it). A path ending in `.rec`, or a folder holding `train.rec`, is a
+    /// RecordIO set (its `.idx` and `property` beside it; its kv entry is ignored). With `verifyKeys`, every kv key is looked up once (about 1 µs
     /// per key), so a key missing from its LMDB is reported now rather than mid-training.
     public static func open(paths: [String], kvPaths: [String?] = [], verifyKeys: Bool = true) throws
         -> FaceDatabase
@@ -53,12 +70,31 @@ public final class FaceDatabase: Sendable {
             throw FaceDatabaseError.countMismatch(databases: paths.count, kvFiles: kvPaths.count)
         }
         var parts: [Part] = []
-        var readers: [LMDBReader] = []
+        var readers: [Source] = []
         var keyBytes: [UInt8] = []
         var keyStarts: [Int] = [0]
         var labels: [Int32] = []
         var labelOffset = 0
         for (d, path) in paths.enumerated() {
+            if let recPath = RecordIOFile.recordPath(for: path) {
+                guard FileManager.default.fileExists(atPath: recPath) else {
+                    throw FaceDatabaseError.missingDatabase(path: recPath)
+                }
+                let set = try RecordIOFile(path: recPath)
+                parts.append(
+                    Part(
+                        format: .recordIO, path: recPath, kvPath: set.indexPath, labelOffset: labelOffset,
+                        identityCount: set.identityCount, firstImage: labels.count, imageCount: set.imageCount,
+                        skippedRecords: set.skippedRecords))
+                for key in set.imageKeys {
+                    keyBytes.append(contentsOf: String(key).utf8)
+                    keyStarts.append(keyBytes.count)
+                }
+                labels.append(contentsOf: set.imageLabels.map { $0 + Int32(labelOffset) })
+                labelOffset += set.identityCount
+                readers.append(.recordIO(set))
+                continue
+            }
             guard FileManager.default.fileExists(atPath: path) else {
                 throw FaceDatabaseError.missingDatabase(path: path)
             }
@@ -86,7 +122,7 @@ public final class FaceDatabase: Sendable {
             keyStarts.append(contentsOf: kv.keyStarts.dropFirst().map { $0 + base })
             labels.append(contentsOf: kv.labels.map { $0 + Int32(labelOffset) })
             labelOffset += identities
-            readers.append(reader)
+            readers.append(.lmdb(reader))
         }
         return FaceDatabase(
             parts: parts, readers: readers, keyBytes: keyBytes, keyStarts: keyStarts, labels: labels,
@@ -94,7 +130,7 @@ public final class FaceDatabase: Sendable {
     }
 
     private init(
-        parts: [Part], readers: [LMDBReader], keyBytes: [UInt8], keyStarts: [Int], labels: [Int32],
+        parts: [Part], readers: [Source], keyBytes: [UInt8], keyStarts: [Int], labels: [Int32],
         identityCount: Int
     ) {
         self.parts = parts
@@ -143,18 +179,56 @@ public final class FaceDatabase: Sendable {
 
     /// Opens one read transaction per part for a batch of lookups.
     public func beginRead() throws -> FaceDatabaseReadTransaction {
-        FaceDatabaseReadTransaction(database: self, transactions: try readers.map { try $0.beginRead() })
+        FaceDatabaseReadTransaction(
+            database: self,
+            transactions: try readers.map {
+                switch $0 {
+                case .lmdb(let reader): return .lmdb(try reader.beginRead())
+                case .recordIO(let set): return .recordIO(set)
+                }
+            })
     }
 }
 
 /// Read transactions on every part of a `FaceDatabase`; one thread at a time.
 public struct FaceDatabaseReadTransaction {
+    enum Part {
+        case lmdb(LMDBReadTransaction)
+        case recordIO(RecordIOFile)
+    }
     let database: FaceDatabase
-    let transactions: [LMDBReadTransaction]
+    let transactions: [Part]
+    /// Where multi-part RecordIO records are reassembled.
+    private let scratch = RecordScratch()
 
-    /// The raw record of image i (a protobuf Datum), valid while this transaction lives,
-    /// or nil when its key is absent.
+    init(database: FaceDatabase, transactions: [Part]) {
+        self.database = database
+        self.transactions = transactions
+    }
+
+    /// The raw record of image i as stored (a protobuf Datum for an LMDB part, the reassembled
+    /// IRHeader + image payload for a RecordIO part), valid while this transaction lives and
+    /// until its next read, or nil when its key is absent.
     public func record(ofImage i: Int) throws -> UnsafeRawBufferPointer? {
-        try transactions[database.part(ofImage: i)].get(database.key(ofImage: i))
+        let p = database.part(ofImage: i)
+        switch transactions[p] {
+        case .lmdb(let txn): return try txn.get(database.key(ofImage: i))
+        case .recordIO(let set):
+            return try RecordIOFile.payload(set.file, at: set.imageOffsets[i - database.parts[p].firstImage], scratch)
+        }
+    }
+
+    /// The encoded image (JPEG or PNG) of image i, valid while this transaction lives and until
+    /// its next read, or nil when its key is absent. A malformed record throws (`DatumError`,
+    /// `RecordIOError.corruptRecord`): the loaders skip and count it.
+    public func image(ofImage i: Int) throws -> UnsafeRawBufferPointer? {
+        let p = database.part(ofImage: i)
+        switch transactions[p] {
+        case .lmdb(let txn):
+            guard let record = try txn.get(database.key(ofImage: i)) else { return nil }
+            return UnsafeRawBufferPointer(rebasing: record[try Datum.parse(record).image])
+        case .recordIO(let set):
+            return try set.image(i - database.parts[p].firstImage, scratch: scratch)
+        }
     }
 }

@@ -47,7 +47,14 @@ public struct FaceImage: Sendable {
         scratch: inout [UInt8]
     ) throws {
         let datum = try Datum.parse(record)
-        let image = UnsafeRawBufferPointer(rebasing: record[datum.image])
+        try load(image: UnsafeRawBufferPointer(rebasing: record[datum.image]), flip: flip, into: out, scratch: &scratch)
+    }
+
+    /// Decodes an encoded image (JPEG or PNG bytes, from any database format) as `load(record:)`.
+    public func load(
+        image: UnsafeRawBufferPointer, flip: Bool, into out: UnsafeMutableBufferPointer<Float>,
+        scratch: inout [UInt8]
+    ) throws {
         precondition(out.count >= floatsPerImage)
         if try ImageCodec.decodeNormalisedBGR(
             image, width: width, height: height, crop: fit == .centreCrop, flip: flip, into: out)

@@ -1,6 +1,6 @@
 // Data/IdentityLoader: FFC's identity loader — identities without replacement in a seeded
 // per-epoch shuffle, two distinct images of each (the same one twice when an identity has
-// one), B pairs per batch. It runs through identities continuously, wrapping into its next
+// one), B pairs per batch (rank r of R: pairs [r·B, (r+1)·B) of each global batch of R·B). It runs through identities continuously, wrapping into its next
 // epoch independently of the instance loader.
 import Foundation
 
@@ -26,6 +26,9 @@ public final class IdentityLoader: Sendable {
         let permutations = PermutationCache(count: identities.count, seed: configuration.seed, stream: 5)
         let seed = configuration.seed
         let m = identities.count
+        let shard = configuration.shard
+        let rows = (0..<b).map { shard.row($0, batchSize: b) }
+        let globalBatch = shard.ranks * b
         ring = PrefetchRing(
             name: "identity", capacity: configuration.ringCapacity, workers: configuration.workers,
             firstBatch: state?.nextBatch ?? 0
@@ -33,7 +36,7 @@ public final class IdentityLoader: Sendable {
             var firsts: [Int] = []
             var seconds: [Int] = []
             for k in 0..<b {
-                let position = index * b + k
+                let position = index * globalBatch + rows[k]
                 let order = permutations.permutation(epoch: position / m)
                 let identity = Int(identities[Int(order[position % m])])
                 let (a, c) = IdentityLoader.pair(database.images(ofIdentity: identity), seed: seed, position: position)
@@ -44,14 +47,16 @@ public final class IdentityLoader: Sendable {
             func substitute(_ chosen: [Int], _ stream: UInt64) -> (Int, Int) -> Int {
                 { slot, attempt in
                     let same = database.images(ofIdentity: database.label(ofImage: chosen[slot]))
-                    var rng = SeededRandom(seed: seed, stream, UInt64(index), UInt64(slot), UInt64(attempt))
+                    var rng = SeededRandom(seed: seed, stream, UInt64(index), UInt64(rows[slot]), UInt64(attempt))
                     return Int(same[same.startIndex + Int(rng.next() % UInt64(same.count))])
                 }
             }
             let first = try assembler.assemble(
-                index: index, images: firsts, stream: 6, scratch: &scratch, substitute: substitute(firsts, 8))
+                index: index, images: firsts, rows: rows, stream: 6, scratch: &scratch,
+                substitute: substitute(firsts, 8))
             let second = try assembler.assemble(
-                index: index, images: seconds, stream: 7, scratch: &scratch, substitute: substitute(seconds, 9))
+                index: index, images: seconds, rows: rows, stream: 7, scratch: &scratch,
+                substitute: substitute(seconds, 9))
             return IdentityPairBatch(firsts: first, seconds: second)
         }
     }
@@ -76,12 +81,15 @@ public final class IdentityLoader: Sendable {
     public var state: LoaderState { LoaderState(seed: configuration.seed, nextBatch: ring.cursor) }
 
     /// This loader's own epoch (passes over all identities) of the next batch.
-    public var epoch: Int { ring.cursor * configuration.batchSize / identitiesPerEpoch }
+    public var epoch: Int { ring.cursor * globalBatchSize / identitiesPerEpoch }
+
+    /// Pairs per step over all ranks.
+    public var globalBatchSize: Int { configuration.shard.ranks * configuration.batchSize }
 
     public func stats() -> LoaderStats {
         var stats = LoaderStats()
         ring.measure(into: &stats)
-        let position = ring.cursor * configuration.batchSize
+        let position = ring.cursor * globalBatchSize
         stats.epoch = position / identitiesPerEpoch
         stats.epochProgress = Double(position % identitiesPerEpoch) / Double(identitiesPerEpoch)
         stats.skippedRecords = assembler.skippedRecords

@@ -34,6 +34,8 @@ public struct LoaderConfiguration: Sendable {
     public var flip: Bool
     /// Undecodable records tolerated (each is replaced and counted) before the loader fails.
     public var maxSkippedRecords: Int
+    /// Data parallelism: this process's share of each global batch of `ranks × batchSize`.
+    public var shard = LoaderShard()
 
     public init(
         batchSize: Int, workers: Int = 2, ringCapacity: Int = 4, seed: UInt64 = 0,
@@ -46,6 +48,30 @@ public struct LoaderConfiguration: Sendable {
         self.image = image
         self.flip = flip
         self.maxSkippedRecords = maxSkippedRecords
+    }
+}
+
+/// Which part of a global batch a rank loads: the global batch has `ranks × B` rows and its
+/// row numbers (not the rank's) seed the flips and substitutions, so the global stream is the
+/// same for any number of ranks.
+public struct LoaderShard: Sendable, Equatable {
+    public var rank: Int
+    public var ranks: Int
+    public init(rank: Int = 0, ranks: Int = 1) {
+        precondition(ranks > 0 && (0..<ranks).contains(rank), "rank \(rank) of \(ranks)")
+        self.rank = rank
+        self.ranks = ranks
+    }
+
+    /// Global row of local row `j` of a plain batch of B: rank r holds rows [r·B, (r+1)·B).
+    func row(_ j: Int, batchSize b: Int) -> Int { rank * b + j }
+
+    /// Global row of local row `j` of an instance batch, whose halves the step splits: the
+    /// first halves of all ranks (rows [0, R·⌊B/2⌋)) come before the second halves, so the
+    /// ranks' halves gathered in rank order are the global batch's halves.
+    func splitRow(_ j: Int, batchSize b: Int) -> Int {
+        let half = b / 2
+        return j < half ? rank * half + j : ranks * half + rank * (b - half) + (j - half)
     }
 }
 
@@ -89,8 +115,9 @@ final class BatchAssembler: Sendable {
 
     /// Assembles batch `index` from `images`. A record that fails is replaced by
     /// `substitute(slot, attempt)` (deterministic), so the batch depends only on its inputs.
+    /// `rows` are the slots' rows in the global batch (default 0, 1, …): they seed the flips.
     func assemble(
-        index: Int, images: [Int], stream: UInt64, scratch: inout [UInt8],
+        index: Int, images: [Int], rows: [Int]? = nil, stream: UInt64, scratch: inout [UInt8],
         substitute: (_ slot: Int, _ attempt: Int) -> Int
     ) throws -> ImageBatch {
         let image = configuration.image
@@ -103,16 +130,17 @@ final class BatchAssembler: Sendable {
         let txn = try database.beginRead()
         try pixels.withUnsafeMutableBufferPointer { out in
             for slot in 0..<images.count {
-                var rng = SeededRandom(seed: configuration.seed, stream, UInt64(index), UInt64(slot))
+                let row = rows?[slot] ?? slot
+                var rng = SeededRandom(seed: configuration.seed, stream, UInt64(index), UInt64(row))
                 let flip = configuration.flip && rng.next() & 1 == 1
                 let target = UnsafeMutableBufferPointer(rebasing: out[(slot * per)..<((slot + 1) * per)])
                 var attempt = 0
                 while true {
                     do {
-                        guard let record = try txn.record(ofImage: chosen[slot]) else {
+                        guard let encoded = try txn.image(ofImage: chosen[slot]) else {
                             throw FaceImageError(reason: "key missing from its LMDB")
                         }
-                        try image.load(record: record, flip: flip, into: target, scratch: &scratch)
+                        try image.load(image: encoded, flip: flip, into: target, scratch: &scratch)
                         break
                     } catch let error as LMDBError {
                         throw error

@@ -1,5 +1,7 @@
 // Data/InstanceLoader: FFC's instance loader — every image once per epoch in a seeded
 // shuffle, batches of B, the last partial batch dropped. Its epochs are the training epochs.
+// With R ranks a global batch has R·B images and each rank loads its rows of it
+// (`LoaderShard.splitRow`): disjoint, and together the whole batch.
 import Foundation
 
 public final class InstanceLoader: Sendable {
@@ -14,14 +16,17 @@ public final class InstanceLoader: Sendable {
     public init(database: FaceDatabase, configuration: LoaderConfiguration, state: LoaderState? = nil) throws {
         let b = configuration.batchSize
         guard b > 0 else { throw LoaderError.invalidBatchSize(b) }
-        guard database.imageCount >= b else {
-            throw LoaderError.batchLargerThanDatabase(batchSize: b, images: database.imageCount)
+        let globalBatch = configuration.shard.ranks * b
+        guard database.imageCount >= globalBatch else {
+            throw LoaderError.batchLargerThanDatabase(batchSize: globalBatch, images: database.imageCount)
         }
         var configuration = configuration
         if let state { configuration.seed = state.seed }
         self.database = database
         self.configuration = configuration
-        let batchesPerEpoch = database.imageCount / b
+        let batchesPerEpoch = database.imageCount / globalBatch
+        let shard = configuration.shard
+        let rows = (0..<b).map { shard.splitRow($0, batchSize: b) }
         self.batchesPerEpoch = batchesPerEpoch
         let assembler = BatchAssembler(database: database, configuration: configuration)
         self.assembler = assembler
@@ -35,11 +40,11 @@ public final class InstanceLoader: Sendable {
         ) { index, scratch in
             let epoch = index / batchesPerEpoch
             let order = permutations.permutation(epoch: epoch)
-            let first = (index % batchesPerEpoch) * b
-            let images = (first..<(first + b)).map { Int(order[$0]) }
-            return try assembler.assemble(index: index, images: images, stream: 2, scratch: &scratch) {
+            let first = (index % batchesPerEpoch) * globalBatch
+            let images = rows.map { Int(order[first + $0]) }
+            return try assembler.assemble(index: index, images: images, rows: rows, stream: 2, scratch: &scratch) {
                 slot, attempt in
-                var rng = SeededRandom(seed: seed, 4, UInt64(index), UInt64(slot), UInt64(attempt))
+                var rng = SeededRandom(seed: seed, 4, UInt64(index), UInt64(rows[slot]), UInt64(attempt))
                 return Int(rng.next() % UInt64(imageCount))
             }
         }

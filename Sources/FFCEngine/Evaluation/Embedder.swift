@@ -147,12 +147,11 @@ public final class Embedder {
         let txn = try database.beginRead()
         var scratch: [UInt8] = []
         return try embed(count: database.imageCount, flip: flip, progress: progress) { i, mirror, out in
-            guard let record = try txn.record(ofImage: i) else {
-                throw EmbedderError.image(
-                    index: i, source: database.key(ofImage: i), reason: "key missing from the LMDB")
-            }
             do {
-                try image.load(record: record, flip: mirror, into: out, scratch: &scratch)
+                guard let encoded = try txn.image(ofImage: i) else {
+                    throw FaceImageError(reason: "key missing from the LMDB")
+                }
+                try image.load(image: encoded, flip: mirror, into: out, scratch: &scratch)
             } catch {
                 throw EmbedderError.image(index: i, source: database.key(ofImage: i), reason: "\(error)")
             }

@@ -68,6 +68,21 @@ extension SafeTensorsFile {
         }
     }
 
+    /// CRC-32 of tensors' names, dtypes, shapes and bytes in name order: a fingerprint of a
+    /// state (the ranks' class pools are compared with it), not of a file.
+    public static func crc32(tensors: [String: NamedTensor]) -> UInt32 {
+        var crc = CZlib.crc32_z(0, nil, 0)
+        func add(_ bytes: [UInt8]) {
+            bytes.withUnsafeBufferPointer { crc = CZlib.crc32_z(crc, $0.baseAddress, z_size_t($0.count)) }
+        }
+        for name in tensors.keys.sorted() {
+            let t = tensors[name]!
+            add(Array("\(name) \(t.dtype.rawValue) \(t.shape)\n".utf8))
+            add(t.bytes)
+        }
+        return UInt32(truncatingIfNeeded: crc)
+    }
+
     private static func hex(_ value: UInt32) -> String {
         let digits = String(value, radix: 16)
         return String(repeating: "0", count: 8 - digits.count) + digits

@@ -13,6 +13,10 @@ public struct HeadBatch: Sendable {
     /// (B', D) each: G(x) and G(y); required when the head's `needsGallery` is true.
     public var galleryX: [Float]?
     public var galleryY: [Float]?
+    /// Identities of the gallery rows when they are not this batch's own: with several ranks
+    /// the gallery rows are every rank's, gathered (nil: `labelsX`, `labelsY`).
+    public var galleryLabelsX: [Int]?
+    public var galleryLabelsY: [Int]?
     public var pairRows: Int
     public var step: Int
 
@@ -96,7 +100,8 @@ extension FFCHead: ClassificationHead, DynamicClassPoolHead {
         }
         let r = ffcStep(
             probeX: batch.probeX, galleryY: galleryY, labelsX: batch.labelsX, labelsY: batch.labelsY,
-            probeY: batch.probeY, galleryX: galleryX, step: batch.step, pairRows: batch.pairRows)
+            probeY: batch.probeY, galleryX: galleryX, step: batch.step, pairRows: batch.pairRows,
+            galleryLabelsX: batch.galleryLabelsX, galleryLabelsY: batch.galleryLabelsY)
         var output = HeadStepOutput(
             gradProbeX: r.gradProbeX, gradProbeY: r.gradProbeY, lossMargin: r.lossMargin, lossOutlier: r.lossOutlier)
         output.record.hitRatePair = r.hitRatePair

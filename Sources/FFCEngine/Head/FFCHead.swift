@@ -59,6 +59,9 @@ public final class FFCHead {
     public var loss: MarginLoss
     /// (B', Q) cos₀, overwritten in place by dLoss/dcos (cos₁'s contribution at non-dual columns added).
     private var logits: [Float] = []
+    /// Several ranks: the gallery rows are every rank's (the pool is the same everywhere), the
+    /// probe rows this rank's, and the loss means count the probe rows of all ranks.
+    public var communicator: (any Communicator)?
 
     public init(pool: ClassPool, loss: MarginLoss) {
         self.pool = pool
@@ -169,8 +172,13 @@ public final class FFCHead {
         let inPool = targets.filter { $0 >= 0 }.count
         let outliers = rows - inPool
         let hardK = MarginLoss.hardNegativeCount(poolSize: q)
-        let ceWeight: Float = inPool == 0 ? 0 : 1 / Float(inPool)
-        let negWeight: Float = outliers == 0 ? 0 : 1 / Float(outliers * hardK)
+        // Data parallel: the means are over every rank's rows (the ranks' gradients are then
+        // averaged, hence the factor R), so R ranks of B/R rows give one process's loss of B.
+        var counts = [Double(inPool), Double(outliers)]
+        let ranks = communicator?.size ?? 1
+        if ranks > 1 { communicator?.allReduceSum(&counts) }
+        let ceWeight: Float = counts[0] == 0 ? 0 : Float(ranks) / Float(counts[0])
+        let negWeight: Float = counts[1] == 0 ? 0 : Float(ranks) / Float(counts[1] * Double(hardK))
         let lossFn = loss
         // Each row's loss goes to its own slot and the slots are summed in row order, so the
         // total does not depend on how many workers split the rows.
@@ -259,14 +267,14 @@ public final class FFCHead {
     public func ffcStep(
         probeX: [Float], galleryY: [Float], labelsX: [Int], labelsY: [Int], probeY: [Float],
         galleryX: [Float],
-        step: Int, pairRows: Int
+        step: Int, pairRows: Int, galleryLabelsX: [Int]? = nil, galleryLabelsY: [Int]? = nil
     ) -> FFCStepResult {
         let first = rollbackPass(
-            probe: probeX, probeLabels: labelsX, gallery: galleryY, galleryLabels: labelsY, step: step,
-            pairRows: pairRows)
+            probe: probeX, probeLabels: labelsX, gallery: galleryY, galleryLabels: galleryLabelsY ?? labelsY,
+            step: step, pairRows: pairRows)
         let second = keptPass(
-            probe: probeY, probeLabels: labelsY, gallery: galleryX, galleryLabels: labelsX, step: step,
-            pairRows: pairRows)
+            probe: probeY, probeLabels: labelsY, gallery: galleryX, galleryLabels: galleryLabelsX ?? labelsX,
+            step: step, pairRows: pairRows)
         let pairTotal = 2 * min(pairRows, labelsX.count)
         let instanceTotal = 2 * labelsX.count - pairTotal
         return FFCStepResult(

@@ -34,6 +34,11 @@ public final class BatchNorm: Layer {
     private let work: UnsafeMutablePointer<Float>  // (5, C) a, b of y = a·x + b; k, u, v of dx
     private let moments: ChannelSums  // Σ(x − origin), Σ(x − origin)²
     private let gradientSums: ChannelSums  // Σdz, Σdz·(x − mean), Σdy·min(z, 0) (PReLU slope)
+    /// Synchronised batch norm (`--sync-bn`): training statistics and the backward's two sums
+    /// over every rank's rows, so R ranks of B/R rows normalise as one process of B would.
+    var synchronizer: (any Communicator)?
+    /// Rows the last training statistics were taken over (every rank's with a synchronizer).
+    private var statisticsRows = 0
 
     public init(_ channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1) {
         self.channels = channels
@@ -120,14 +125,21 @@ public final class BatchNorm: Layer {
         let c = channels
         let src = UnsafePointer(x.pointer)
         origin.update(from: x.pointer, count: c)
+        let sync = synchronizer.flatMap { $0.size > 1 ? $0 : nil }
+        // Every rank takes its moments around rank 0's first row, so they add up.
+        if let sync { sync.broadcast(UnsafeMutableRawBufferPointer(start: origin, count: c * 4), root: 0) }
         let center = UnsafePointer(origin)
         moments.accumulate(rows: rows, costPerRow: c) { range, block in
             ffc_bn_moments(src + range.lowerBound * c, range.count, c, center, block, block + c)
         }
-        let m = Double(rows)
+        // (2C + 1): Σd, Σd² per channel, then the row count; summed over ranks when synchronised.
+        var totals = (0..<c).map { moments.total(0, $0) } + (0..<c).map { moments.total(1, $0) } + [Double(rows)]
+        sync?.allReduceSum(&totals)
+        let m = totals[2 * c]
+        statisticsRows = Int(m)
         for ch in 0..<c {
-            let meanShift = moments.total(0, ch) / m
-            let variance = max(0, moments.total(1, ch) / m - meanShift * meanShift)
+            let meanShift = totals[ch] / m
+            let variance = max(0, totals[c + ch] / m - meanShift * meanShift)
             let batchMean = Double(origin[ch]) + meanShift
             mean[ch] = Float(batchMean)
             inverseStd[ch] = Float(1 / (variance + Double(epsilon)).squareRoot())
@@ -156,12 +168,20 @@ public final class BatchNorm: Layer {
                 src + first, grads + first, range.count, c, a, b, slopes, center, block, block + c, block + 2 * c)
         }
         let (k, u, v) = (work + 2 * c, work + 3 * c, work + 4 * c)
-        let m = Double(rows)
+        // γ and β take this rank's sums (the ranks' parameter gradients are averaged later);
+        // dx takes the sums over every rank's rows when the statistics were synchronised.
+        var sums = (0..<c).map { gradientSums.total(0, $0) } + (0..<c).map { gradientSums.total(1, $0) }
+        let localSums = sums
+        var m = Double(rows)
+        if usedBatchStatistics, let sync = synchronizer, sync.size > 1 {
+            sync.allReduceSum(&sums)
+            m = Double(statisticsRows)
+        }
         for ch in 0..<c {
-            let sumGrad = gradientSums.total(0, ch)
-            let sumGradXhat = gradientSums.total(1, ch) * Double(inverseStd[ch])
-            scale.grad[ch] += Float(sumGradXhat)
-            shift.grad[ch] += Float(sumGrad)
+            scale.grad[ch] += Float(localSums[c + ch] * Double(inverseStd[ch]))
+            shift.grad[ch] += Float(localSums[ch])
+            let sumGrad = sums[ch]
+            let sumGradXhat = sums[c + ch] * Double(inverseStd[ch])
             if let prelu { prelu.slope.grad[ch] += Float(gradientSums.total(2, ch)) }
             k[ch] = scale.value[ch] * inverseStd[ch]
             if usedBatchStatistics {

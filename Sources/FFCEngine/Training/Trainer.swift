@@ -15,6 +15,7 @@ public enum TrainerError: Error, CustomStringConvertible, Equatable {
     case noDatabase
     case checkpointMismatch(path: String, reason: String)
     case noPool(head: String)
+    case poolsDiverged(step: Int, checksums: [UInt32])
 
     public var description: String {
         switch self {
@@ -22,6 +23,10 @@ public enum TrainerError: Error, CustomStringConvertible, Equatable {
         case .noDatabase: return "no training database given (pass one or more LMDB paths)"
         case .checkpointMismatch(let path, let reason): return "\(path): \(reason)"
         case .noPool(let head): return "the \(head) head has no class pool to resize, inspect or restore"
+        case .poolsDiverged(let step, let checksums):
+            let list = checksums.enumerated().map { "rank \($0.offset) \(String($0.element, radix: 16))" }
+            return
+                "the ranks' class pools differ after step \(step) (CRC-32 \(list.joined(separator: ", "))): the run stopped, as every rank must write the same pool"
         }
     }
 }
@@ -51,8 +56,19 @@ public final class Trainer {
     let validator: Validator?
     /// Completed steps.
     var step = 0
+    /// The ranks training together (one process by default).
+    let communicator: any Communicator
+    /// Pool checksum comparisons made so far (several ranks only).
+    var poolChecks = 0
+    /// The last comparison found the ranks' pools different (the run stops).
+    var poolsDiverged = false
+    /// Every rank's figures of the last step, in rank order.
+    var lastRankStats: [RankStepStats] = []
 
-    init(config: TrainingConfig, makeHead: HeadFactory) throws {
+    init(
+        config: TrainingConfig, makeHead: HeadFactory, communicator: any Communicator = SingleProcessCommunicator()
+    ) throws {
+        self.communicator = communicator
         try config.validate()
         guard !config.databases.isEmpty else { throw TrainerError.noDatabase }
         if Set(config.gammas).count > 1 {
@@ -72,7 +88,9 @@ public final class Trainer {
         validator =
             config.validationEvery > 0
             ? try Validator(databasePath: config.validationDatabase, pairsPath: config.validationPairs) : nil
-        let loaders = try Self.makeLoaders(config: config, database: database, side: side, identity: nil, instance: nil)
+        let loaders = try Self.makeLoaders(
+            config: config, database: database, side: side, identity: nil, instance: nil,
+            shard: LoaderShard(rank: communicator.rank, ranks: communicator.size))
         identityLoader = loaders.0
         instanceLoader = loaders.1
         let stepsPerEpoch = loaders.1.batchesPerEpoch
@@ -80,14 +98,17 @@ public final class Trainer {
         let epochSteps = config.epochs * stepsPerEpoch
         totalSteps = config.maxSteps > 0 ? min(config.maxSteps, epochSteps) : epochSteps
         learningRate = LearningRatePolicy(config: config, stepsPerEpoch: stepsPerEpoch)
+        try joinRanks()
     }
 
     static func makeLoaders(
-        config: TrainingConfig, database: FaceDatabase, side: Int, identity: LoaderState?, instance: LoaderState?
+        config: TrainingConfig, database: FaceDatabase, side: Int, identity: LoaderState?, instance: LoaderState?,
+        shard: LoaderShard = LoaderShard()
     ) throws -> (IdentityLoader, InstanceLoader) {
-        let loaderConfig = LoaderConfiguration(
+        var loaderConfig = LoaderConfiguration(
             batchSize: config.batchSize, workers: config.workers, ringCapacity: 4, seed: config.seed,
             image: FaceImage(height: side, width: side), flip: true)
+        loaderConfig.shard = shard
         return (
             try IdentityLoader(database: database, configuration: loaderConfig, state: identity),
             try InstanceLoader(database: database, configuration: loaderConfig, state: instance)
@@ -99,7 +120,8 @@ public final class Trainer {
         identityLoader.stop()
         instanceLoader.stop()
         (identityLoader, instanceLoader) = try Self.makeLoaders(
-            config: config, database: database, side: probe.inputSize, identity: identity, instance: instance)
+            config: config, database: database, side: probe.inputSize, identity: identity, instance: instance,
+            shard: LoaderShard(rank: communicator.rank, ranks: communicator.size))
     }
 
     func stopLoaders() {
@@ -113,18 +135,29 @@ public final class Trainer {
 
     /// One step: see the file header. Skips the update (and says so) when the loss is not finite.
     func runStep() throws -> TrainedStep {
-        let batch = StepBatch(
-            pairs: try identityLoader.next(), instances: try instanceLoader.next(), side: probe.inputSize)
+        let started = DispatchTime.now().uptimeNanoseconds
+        let pairs = try identityLoader.next()
+        let instances = try instanceLoader.next()
+        let dataWait = Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
+        let batch = StepBatch(pairs: pairs, instances: instances, side: probe.inputSize)
         let rate = currentLearningRate
         optimizer.learningRate = rate
         var galleryX: [Float]?
         var galleryY: [Float]?
+        var galleryLabels: (x: [Int], y: [Int])?
         if let gallery {
             gallery.follow(probe)
             galleryY = gallery.features(of: batch.y)
             galleryX = gallery.features(of: batch.x)
+            if ranks > 1 {
+                let y = gathered(features: galleryY!, labels: batch.labelsY, pairRows: batch.pairRows)
+                let x = gathered(features: galleryX!, labels: batch.labelsX, pairRows: batch.pairRows)
+                (galleryY, galleryX, galleryLabels) = (y.features, x.features, (x.labels, y.labels))
+            }
         }
-        let output = probeStep(batch, galleryX: galleryX, galleryY: galleryY)
+        var output = probeStep(batch, galleryX: galleryX, galleryY: galleryY, galleryLabels: galleryLabels)
+        averageGradients()
+        output.record = averagedRecord(output.record)
         var gradNorm = probe.gradientNorm
         let updated = output.loss.isFinite && gradNorm.isFinite
         if updated {
@@ -138,6 +171,21 @@ public final class Trainer {
         record.gradNorm = gradNorm
         record.lr = Double(rate)
         let reduction = learningRate.record(loss: output.loss, completedSteps: step)
+        if step % config.poolCheckEvery == 0 { try checkPoolsAgree() }
+        if ranks > 1 {
+            let times = communicator.takeTimes()
+            var mine = RankStepStats()
+            mine.rank = communicator.rank
+            mine.host = communicator.hostName
+            mine.stepSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
+            mine.dataWaitSeconds = dataWait
+            mine.allReduceSeconds = times.allReduceSeconds
+            mine.allGatherSeconds = times.allGatherSeconds
+            mine.computeSeconds = max(0, mine.stepSeconds - dataWait - times.allReduceSeconds - times.allGatherSeconds)
+            mine.communicatedBytes = times.bytes
+            mine.probeImagesPerSecond = Double(config.probeImagesPerStep) / mine.stepSeconds
+            lastRankStats = gatherRankStats(mine)
+        }
         return TrainedStep(record: record, updated: updated, plateauReduction: reduction)
     }
 
@@ -145,13 +193,16 @@ public final class Trainer {
     /// each half alone, as in the original), the head's two passes, and both backwards into
     /// P's gradients. The net keeps one forward's activations, so x is run again for its
     /// backward, with the running statistics put back to what the two forwards left.
-    private func probeStep(_ batch: StepBatch, galleryX: [Float]?, galleryY: [Float]?) -> HeadStepOutput {
+    private func probeStep(
+        _ batch: StepBatch, galleryX: [Float]?, galleryY: [Float]?, galleryLabels: (x: [Int], y: [Int])? = nil
+    ) -> HeadStepOutput {
         let probeX = probeNorm.forward(probe.forward(input: batch.x, training: true), training: true).values
         let featuresY = probeNorm.forward(probe.forward(input: batch.y, training: true), training: true)
-        let output = head.forwardBackward(
-            HeadBatch(
-                probeX: probeX, probeY: featuresY.values, labelsX: batch.labelsX, labelsY: batch.labelsY,
-                galleryX: galleryX, galleryY: galleryY, pairRows: batch.pairRows, step: step))
+        var headBatch = HeadBatch(
+            probeX: probeX, probeY: featuresY.values, labelsX: batch.labelsX, labelsY: batch.labelsY,
+            galleryX: galleryX, galleryY: galleryY, pairRows: batch.pairRows, step: step)
+        (headBatch.galleryLabelsX, headBatch.galleryLabelsY) = (galleryLabels?.x, galleryLabels?.y)
+        let output = head.forwardBackward(headBatch)
         probe.zeroGrad()
         probe.backward(probeNorm.backward(Tensor(shape: featuresY.shape, values: output.gradProbeY)))
         let runningStatistics = probe.buffers.map { $0.tensor.clone() }
@@ -165,11 +216,10 @@ public final class Trainer {
     func sampleImage(identity: Int) -> (width: Int, height: Int, rgb: [UInt8])? {
         guard identity >= 0, identity < database.identityCount,
             let image = database.images(ofIdentity: identity).first,
-            let txn = try? database.beginRead(), let record = try? txn.record(ofImage: Int(image)),
-            let datum = try? Datum.parse(record)
+            let txn = try? database.beginRead(), let encoded = try? txn.image(ofImage: Int(image))
         else { return nil }
         var rgb: [UInt8] = []
-        guard let (w, h) = try? ImageCodec.decodeRGB(UnsafeRawBufferPointer(rebasing: record[datum.image]), into: &rgb)
+        guard let (w, h) = try? ImageCodec.decodeRGB(encoded, into: &rgb)
         else { return nil }
         return (w, h, Array(rgb.prefix(w * h * 3)))
     }

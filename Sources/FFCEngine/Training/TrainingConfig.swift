@@ -81,6 +81,11 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
     /// writes them here, so a resumed run reports the rate it really uses.
     public var lrLive = 0.0
     public var lrLiveStep = 0
+    /// Data parallelism (several ranks under mpirun): batch norm over the global batch
+    /// (`--sync-bn`, the original's SyncBatchNorm) instead of each rank's own rows, and how
+    /// often (steps) the ranks compare class-pool checksums.
+    public var syncBN = false
+    public var poolCheckEvery = 100
     /// LMDB directories (each with its kv file beside it: `<db>.kv` or `<db>/kv.txt`, as the data loader resolves).
     public var databases: [String] = []
 
@@ -121,6 +126,8 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
         case lrLive = "LR_live"
         case lrLiveStep = "LR_live_step"
         case databases
+        case syncBN = "sync_bn"
+        case poolCheckEvery = "pool_check_every"
     }
 
     /// Reads a config written by `encodedJSON()`; keys missing from the file keep their defaults.
@@ -166,6 +173,8 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
         try take(.lrLive, &lrLive)
         try take(.lrLiveStep, &lrLiveStep)
         try take(.databases, &databases)
+        try take(.syncBN, &syncBN)
+        try take(.poolCheckEvery, &poolCheckEvery)
     }
 
     /// Pretty, key-sorted JSON: the `config.json` of a run and a checkpoint's `config` metadata.
@@ -273,6 +282,7 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
         }
         if workers < 1 { throw fail("workers", workers, "must be ≥ 1") }
         if logEvery < 1 { throw fail("log_every", logEvery, "must be ≥ 1") }
+        if poolCheckEvery < 1 { throw fail("pool_check_every", poolCheckEvery, "must be ≥ 1") }
     }
 }
 

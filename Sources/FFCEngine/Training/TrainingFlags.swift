@@ -40,6 +40,8 @@ public struct TrainingFlags: Sendable, Equatable {
     public var validationPairs: String?
     public var workers: Int?
     public var logEvery: Int?
+    public var syncBN: Bool?
+    public var poolCheckEvery: Int?
     /// Set when resuming: the run directory's saved config replaces the defaults.
     public var resume: String?
 
@@ -103,6 +105,8 @@ public struct TrainingFlags: Sendable, Equatable {
         if let v = validationPairs { c.validationPairs = v }
         if let v = workers { c.workers = v }
         if let v = logEvery { c.logEvery = v }
+        if let v = syncBN { c.syncBN = v }
+        if let v = poolCheckEvery { c.poolCheckEvery = v }
     }
 
     /// `ffc demo`'s class pool: 20% of the identities, but never fewer slots than one pass

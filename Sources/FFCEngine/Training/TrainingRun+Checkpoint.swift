@@ -8,7 +8,8 @@ import Foundation
 
 extension TrainingRun {
     static let learningRateFactorKey = "lr_factor", identityLoaderKey = "identity_loader",
-        instanceLoaderKey = "instance_loader", plateauKey = "plateau"
+        instanceLoaderKey = "instance_loader", plateauKey = "plateau", ranksKey = "ranks",
+        globalBatchKey = "global_batch"
 
     /// ReduceLROnPlateau's state as bit patterns, so a resumed run's rates are exact.
     struct PlateauState: Codable {
@@ -26,6 +27,10 @@ extension TrainingRun {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         file.metadata[learningRateFactorKey] = String(trainer.learningRate.factor.bitPattern)
+        // The loader cursors count global batches, so any number of ranks resumes them whose
+        // ranks × batch_size is this.
+        file.metadata[ranksKey] = String(trainer.ranks)
+        file.metadata[globalBatchKey] = String(trainer.ranks * trainer.config.batchSize)
         file.metadata[identityLoaderKey] = String(
             decoding: (try? encoder.encode(trainer.identityLoader.state)) ?? Data(), as: UTF8.self)
         file.metadata[instanceLoaderKey] = String(
@@ -48,6 +53,15 @@ extension TrainingRun {
                 path: path,
                 reason:
                     "checkpoint is \(saved.netType)-\(saved.featDim) with head \(saved.head.rawValue), the run is \(trainer.config.netType)-\(trainer.config.featDim) with head \(trainer.config.head.rawValue)"
+            )
+        }
+        let globalBatch = trainer.ranks * trainer.config.batchSize
+        if let text = file.metadata[globalBatchKey], let saved = Int(text), saved != globalBatch {
+            let savedRanks = file.metadata[ranksKey] ?? "?"
+            throw TrainerError.checkpointMismatch(
+                path: path,
+                reason:
+                    "saved with \(savedRanks) rank(s) and a global batch of \(saved) pairs; this run has \(trainer.ranks) × \(trainer.config.batchSize) = \(globalBatch): pass --batch-size \(saved / trainer.ranks) (the global batch must divide by the ranks)"
             )
         }
         func section(_ prefix: String) -> [String: NamedTensor] {

@@ -22,13 +22,20 @@ public final class TrainingRun: ConsoleSource {
     private let log: TrainLog
     private let done = DispatchGroup()
     private let server = Mutex<ControlServer?>(nil)
+    private let diverged = Atomic<Bool>(false)
+
+    /// After `wait()`: the ranks' class pools were found to differ and the run stopped.
+    public var poolsDiverged: Bool { diverged.load(ordering: .relaxed) }
 
     private struct RunState {
         var trainer: Trainer
         /// `config` with the live changes in force (pool size, a `set LR`): what config.json
         /// and every checkpoint record, so a resumed run starts from the values in force.
         var inForce: TrainingConfig
-        var stream: MetricsStreamWriter
+        /// Rank 0's alone (nil on the other ranks), like `tensorboard`.
+        var stream: MetricsStreamWriter?
+        /// The TensorBoard event file: the same steps and events as `stream`.
+        var tensorboard: TensorBoardWriter?
         var store: CheckpointStore
         var paused = false
         var stopRequested = false
@@ -41,30 +48,46 @@ public final class TrainingRun: ConsoleSource {
 
     /// Sets up the run directory, nets, loaders and head; resumes from `resume` (a checkpoint
     /// path, a run directory, or `latest`) when given. `echo` mirrors the human log to stdout.
-    public init(config: TrainingConfig, makeHead: HeadFactory, resume: String? = nil, echo: Bool = false) throws {
+    /// With several ranks (`communicator`), rank 0 alone owns the run directory, metrics,
+    /// checkpoints, validation and the control socket; it picks the checkpoint to resume
+    /// from and every rank reads that file (shared or copied to the same path on each host).
+    public init(
+        config: TrainingConfig, makeHead: HeadFactory, resume: String? = nil, echo: Bool = false,
+        communicator: any Communicator = SingleProcessCommunicator()
+    ) throws {
         self.config = config
+        let leader = communicator.isLeader
         directory = RunDirectory(path: config.runDir)
-        try directory.create()
+        if leader { try directory.create() }
         hub = MetricsHub()
-        log = try TrainLog(path: directory.logPath, echo: echo)
+        log = try TrainLog(path: leader ? directory.logPath : "/dev/null", echo: echo && leader)
         var checkpoint: CheckpointStore.Loaded?
         var refusals: [String] = []
-        if let resume { (checkpoint, refusals) = try Self.readableCheckpoint(resume, in: directory) }
-        let trainer = try Trainer(config: config, makeHead: makeHead)
+        if let resume {
+            if communicator.size == 1 {
+                (checkpoint, refusals) = try Self.readableCheckpoint(resume, in: directory)
+            } else {
+                checkpoint = try Self.sharedCheckpoint(
+                    resume, in: directory, communicator: communicator, refusals: &refusals)
+            }
+        }
+        let trainer = try Trainer(config: config, makeHead: makeHead, communicator: communicator)
         let store = CheckpointStore(directory: directory.checkpointsPath, keep: config.checkpointKeep)
         var resumedStep: Int?
         if let checkpoint {
             try Self.restore(trainer, from: checkpoint)
             resumedStep = trainer.step
         }
-        if let previous = try? MetricsStreamContents.read(path: directory.metricsPath) {
+        if leader, let previous = try? MetricsStreamContents.read(path: directory.metricsPath) {
             let kept = previous.steps.filter { $0.step <= (resumedStep ?? 0) }
             hub.load(history: kept, events: previous.events)
         }
-        try directory.writeConfig(config)
+        if leader { try directory.writeConfig(config) }
         state = QueueConfined(
             RunState(
-                trainer: trainer, inForce: config, stream: try MetricsStreamWriter(path: directory.metricsPath),
+                trainer: trainer, inForce: config,
+                stream: leader ? try MetricsStreamWriter(path: directory.metricsPath) : nil,
+                tensorboard: leader ? try TensorBoardWriter(directory: directory.tensorboardPath) : nil,
                 store: store))
         hub.publish { s in
             s.runName = directory.name
@@ -78,6 +101,8 @@ public final class TrainingRun: ConsoleSource {
             s.epochs = config.epochs
             s.step = trainer.step
             s.poolBytesPerSlot = trainer.head.dynamicClassPool?.pool.bytesPerSlot ?? 0
+            s.rankCount = communicator.size
+            s.threadsPerRank = BLAS.threads
         }
         for line in config.summaryLines(identities: trainer.database.identityCount, images: trainer.database.imageCount)
         {
@@ -85,6 +110,11 @@ public final class TrainingRun: ConsoleSource {
         }
         // The settings a run's last bits depend on, so two runs' numbers can be compared.
         log.line("compute: \(BLAS.threads) thread(s), OpenBLAS \(BLAS.coreName), \(EngineTuning.current.summary)")
+        if communicator.size > 1 {
+            log.line(
+                "data parallel: \(communicator.size) ranks × \(BLAS.threads) thread(s), global batch \(communicator.size) × \(config.batchSize) pairs, sync-bn \(config.syncBN ? "on" : "off"), pool checksums every \(config.poolCheckEvery) steps"
+            )
+        }
         for refusal in refusals { record(EventRecord(step: resumedStep ?? 0, kind: .warning, message: refusal)) }
         if let resumedStep {
             record(EventRecord(step: resumedStep, kind: .info, message: "resumed from step \(resumedStep)"))
@@ -120,8 +150,32 @@ public final class TrainingRun: ConsoleSource {
             directory: (candidates.paths[0] as NSString).deletingLastPathComponent, refused: refusals)
     }
 
-    /// Serves the run on `control.sock` until it ends.
+    /// Several ranks: rank 0 resolves `spec` (falling back past unreadable checkpoints) and
+    /// sends the path; every rank loads that file. An empty path says rank 0 failed.
+    private static func sharedCheckpoint(
+        _ spec: String, in directory: RunDirectory, communicator: any Communicator, refusals: inout [String]
+    ) throws -> CheckpointStore.Loaded? {
+        var chosen: CheckpointStore.Loaded?
+        var failure: (any Error)?
+        if communicator.isLeader {
+            do {
+                (chosen, refusals) = try readableCheckpoint(spec, in: directory)
+            } catch {
+                failure = error
+            }
+        }
+        let path = String(
+            decoding: communicator.broadcast(bytes: Array((chosen?.file.path ?? "").utf8)), as: UTF8.self)
+        if let failure { throw failure }
+        guard !path.isEmpty else {
+            throw CheckpointError.incompatible(path: spec, reason: "rank 0 could not resume from it (see its log)")
+        }
+        return communicator.isLeader ? chosen : try CheckpointStore.load(path: path)
+    }
+
+    /// Serves the run on `control.sock` until it ends (rank 0 only).
     public func serveControlSocket() throws {
+        guard state.value.trainer.communicator.isLeader else { return }
         let s = try ControlServer(path: directory.socketPath, hub: hub, source: self) { [weak self] message in
             guard let self else { return }
             queue.async {
@@ -183,6 +237,13 @@ public final class TrainingRun: ConsoleSource {
         } catch {
             record(EventRecord(step: trainer.step, kind: .warning, message: "training failed: \(error)"))
             state.value.stopRequested = true
+            // Diverged pools are seen by every rank at once; any other failure is this rank's
+            // alone, and the others would wait for it in the next collective forever.
+            if trainer.ranks > 1, !(error is TrainerError) {
+                FileHandle.standardError.write(
+                    Data("rank \(trainer.communicator.rank): training failed: \(error)\n".utf8))
+                trainer.communicator.abort(code: 1)
+            }
         }
         queue.async { self.advance() }
     }
@@ -196,7 +257,8 @@ public final class TrainingRun: ConsoleSource {
         let smoothing = state.value.smoothedStepSeconds == 0 ? 1 : 0.1
         state.value.smoothedStepSeconds += smoothing * (seconds - state.value.smoothedStepSeconds)
         recordStepEvents(trained)
-        let r = completedRecord(trained.record, seconds: seconds)
+        var r = completedRecord(trained.record, seconds: seconds)
+        if trainer.ranks > 1 { r.ranks = trainer.lastRankStats }
         publish(r)
         if config.validationEvery > 0 && trainer.step % config.validationEvery == 0 { validate() }
         if config.checkpointEvery > 0 && trainer.step % config.checkpointEvery == 0 {
@@ -258,7 +320,8 @@ public final class TrainingRun: ConsoleSource {
         }
         if trainer.step % config.logEvery == 0 || trainer.step == trainer.totalSteps {
             hub.append(r)
-            try? state.value.stream.append(.step(r))
+            try? state.value.stream?.append(.step(r))
+            try? state.value.tensorboard?.step(r)
         } else {
             hub.publish { s in
                 s.step = r.step
@@ -271,6 +334,7 @@ public final class TrainingRun: ConsoleSource {
         {
             state.value.lastProgressPrint = now
             log.line(Self.progressLine(r, totalSteps: trainer.totalSteps, epochs: config.epochs, eta: eta))
+            if let ranks = r.ranks, let slow = r.slowestRank { log.line(Self.ranksLine(ranks, slowest: slow)) }
         }
     }
 
@@ -283,6 +347,18 @@ public final class TrainingRun: ConsoleSource {
             r.step, totalSteps, r.epoch + 1, epochs, r.loss, r.lossMargin, r.lossOutlier, 100 * r.hitRatePair,
             100 * r.hitRateInstance, r.poolOccupancy, r.poolCapacity, r.lr, r.probeImagesPerSecond,
             100 * r.loaders.reduce(0) { $0 + $1.trainerWaitShare }, DurationFormat.compact(eta), r.residentBytes >> 20)
+    }
+
+    /// Several ranks: each rank's step split (compute, data wait, all-reduce, all-gather) and
+    /// the slowest one, whose compute and data wait the others spend waiting in collectives.
+    public static func ranksLine(_ ranks: [RankStepStats], slowest: RankStepStats) -> String {
+        let parts = ranks.map { r in
+            String(
+                format: "rank %d %.0f img/s compute %.0f ms wait %.0f ms all-reduce %.0f ms all-gather %.0f ms",
+                r.rank, r.probeImagesPerSecond, 1000 * r.computeSeconds, 1000 * r.dataWaitSeconds,
+                1000 * r.allReduceSeconds, 1000 * r.allGatherSeconds)
+        }
+        return "ranks: " + parts.joined(separator: "; ") + "; slowest rank \(slowest.rank) (\(slowest.host))"
     }
 
     /// `queue_size_at`: at the boundary after step S the pool becomes Q slots, applied and
@@ -306,8 +382,20 @@ public final class TrainingRun: ConsoleSource {
         }
     }
 
+    /// Several ranks: every rank's waiting commands, gathered in rank order (console and
+    /// socket commands reach rank 0; a signal may reach any rank), apply on all ranks at the
+    /// same boundary.
     private func applyCommands() {
         let trainer = state.value.trainer
+        if trainer.ranks > 1 {
+            let mine = Array((try? JSONEncoder().encode(commands.drain())) ?? Data("[]".utf8))
+            let parts = mine.withUnsafeBytes { trainer.communicator.allGather($0) }
+            for part in parts {
+                for command in (try? JSONDecoder().decode([TrainerCommand].self, from: Data(part))) ?? [] {
+                    commands.enqueue(command)
+                }
+            }
+        }
         let events = commands.applyPending(step: trainer.step) { command in apply(command) }
         for event in events { record(event) }
     }
@@ -369,6 +457,7 @@ public final class TrainingRun: ConsoleSource {
     /// Applies a live change to the config in force and rewrites config.json with it.
     private func putInForce(_ change: (inout TrainingConfig) -> Void) {
         change(&state.value.inForce)
+        guard state.value.trainer.communicator.isLeader else { return }
         do {
             try directory.writeConfig(state.value.inForce)
         } catch {
@@ -380,12 +469,15 @@ public final class TrainingRun: ConsoleSource {
 
     private func record(_ event: EventRecord) {
         hub.append(event)
-        try? state.value.stream.append(.event(event))
+        try? state.value.stream?.append(.event(event))
+        try? state.value.tensorboard?.text(
+            step: event.step, wallTime: event.wallTime, tag: "events/\(event.kind.rawValue)", event.message)
         log.line("[\(event.kind.rawValue)] \(event.message)")
     }
 
     private func saveCheckpoint(reason: String) {
         let trainer = state.value.trainer
+        guard trainer.communicator.isLeader else { return }
         do {
             let path = try state.value.store.save(
                 Self.checkpoint(of: trainer), step: trainer.step, config: state.value.inForce)
@@ -397,9 +489,11 @@ public final class TrainingRun: ConsoleSource {
 
     private func validate() {
         let trainer = state.value.trainer
-        guard let validator = trainer.validator else { return }
+        guard trainer.communicator.isLeader, let validator = trainer.validator else { return }
         do {
             let accuracy = try validator.accuracy(of: trainer.probe)
+            try? state.value.tensorboard?.scalars(
+                step: trainer.step, wallTime: Date().timeIntervalSince1970, [("validation/accuracy", accuracy)])
             hub.publish { s in
                 s.validationAccuracy = accuracy
                 s.bestValidationAccuracy = max(s.bestValidationAccuracy ?? 0, accuracy)
@@ -416,14 +510,26 @@ public final class TrainingRun: ConsoleSource {
     private func finish(completed: Bool) {
         let trainer = state.value.trainer
         if config.validationEvery > 0 && trainer.step % config.validationEvery != 0 { validate() }
-        if config.checkpointEvery == 0 || trainer.step % config.checkpointEvery != 0 || trainer.step == 0 {
+        // Diverged pools: no rank's state is the run's any more, so nothing is saved.
+        if !trainer.poolsDiverged
+            && (config.checkpointEvery == 0 || trainer.step % config.checkpointEvery != 0 || trainer.step == 0)
+        {
             saveCheckpoint(reason: completed ? "end of run" : "on stop")
+        }
+        if trainer.poolChecks > 0 && !trainer.poolsDiverged {
+            record(
+                EventRecord(
+                    step: trainer.step, kind: .info,
+                    message:
+                        "class pools compared across \(trainer.ranks) ranks \(trainer.poolChecks) times: identical (CRC-32 \(String(trainer.poolChecksum, radix: 16)))"
+                ))
         }
         record(
             EventRecord(
                 step: trainer.step, kind: .info,
                 message: completed ? RunDirectory.finishedMessage : "stopped at step \(trainer.step)"))
         trainer.stopLoaders()
+        if trainer.poolsDiverged { diverged.store(true, ordering: .relaxed) }
         hub.publish { $0.finished = true }
         // Not on the trainer queue: a client thread may be waiting in `inspect` for this queue.
         let served = server.withLock { s in

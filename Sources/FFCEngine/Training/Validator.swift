@@ -45,12 +45,12 @@ final class Validator {
             var pixels = [Float](repeating: 0, count: rows.count * image.floatsPerImage)
             try pixels.withUnsafeMutableBufferPointer { out in
                 for (r, i) in rows.enumerated() {
-                    guard let record = try txn.record(ofImage: i) else {
+                    guard let encoded = try txn.image(ofImage: i) else {
                         throw FaceImageError(reason: "validation image \(database.key(ofImage: i)) is missing")
                     }
                     let slice = UnsafeMutableBufferPointer(
                         rebasing: out[(r * image.floatsPerImage)..<((r + 1) * image.floatsPerImage)])
-                    try image.load(record: record, flip: false, into: slice, scratch: &scratch)
+                    try image.load(image: encoded, flip: false, into: slice, scratch: &scratch)
                 }
             }
             let output = net.forward(

@@ -11,7 +11,13 @@ struct HeaderPanel {
         let sep = " \(context.glyphs.separator) "
         canvas.fill(Rect(x: rect.x, y: rect.y, width: rect.width, height: 1), role: .header)
         let run = s.runName.isEmpty ? "ffc" : s.runName
-        let model = [s.netType, s.head].filter { !$0.isEmpty }.joined(separator: " ")
+        // Data parallel: ranks × threads, and the rank the others wait for.
+        var ranks = ""
+        if let count = s.rankCount, count > 1 {
+            ranks = "\(count) ranks × \(s.threadsPerRank ?? 1) thr"
+            if let slow = s.latest?.slowestRank { ranks += ", slowest \(slow.rank)" }
+        }
+        let model = [s.netType, s.head, ranks].filter { !$0.isEmpty }.joined(separator: " ")
         let left = " \(run)\(model.isEmpty ? "" : sep + model)\(sep)epoch \(s.epoch)/\(s.epochs) "
         let stepText =
             s.maxSteps > 0
