@@ -7,7 +7,7 @@ import Foundation
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Score embeddings with the standard face verification and identification protocols.",
-        subcommands: [EvalVerify.self, EvalIdentify.self]
+        subcommands: [EvalVerify.self, EvalIdentify.self, EvalIJB.self]
     )
 }
 
@@ -113,6 +113,9 @@ struct EvalVerify: ParsableCommand {
     @Option(help: "Write the mean ROC (threshold,fpr,tpr per line) to this CSV file.")
     var roc: String?
 
+    @Option(help: "Draw the mean ROC (log-FAR axis) into this SVG file.")
+    var plot: String?
+
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
 
@@ -199,6 +202,12 @@ struct EvalVerify: ParsableCommand {
                 + r.roc.map { "\($0.threshold),\($0.falseAcceptRate),\($0.trueAcceptRate)" }.joined(separator: "\n")
                 + "\n"
             try AtomicFile.write(Array(csv.utf8), to: roc)
+        }
+        if let plot {
+            let name = ((modelOptions.model ?? embeddings ?? "model") as NSString).lastPathComponent
+            let curve = (name, r.roc.map(\.falseAcceptRate), r.roc.map(\.trueAcceptRate))
+            try Figure(charts: [Chart.roc(title: "Verification ROC (\(folds)-fold mean)", curves: [curve])]).write(
+                to: plot)
         }
         if json {
             try printJSON([

@@ -24,6 +24,7 @@ struct FFC: ParsableCommand {
             DataCommand.self,
             Model.self,
             Eval.self,
+            Report.self,
             Embed.self,
             Bench.self,
         ]

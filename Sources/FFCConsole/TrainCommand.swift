@@ -52,7 +52,14 @@ struct Train: ParsableCommand {
     @Option(help: "Partial FC sample rate.") var pfcSampleRate: Double?
     @Option(help: "Checkpoint every N steps (0: only on stop and at the end).") var checkpointEvery: Int?
     @Option(help: "Checkpoints kept.") var checkpointKeep: Int?
-    @Option(help: "Verify on held-out pairs every N steps (needs the two options below).") var validationEvery: Int?
+    @Option(
+        name: [.customLong("validation-every"), .customLong("val-every")],
+        help: "Validate every N steps and at the end: on --val sets and/or the held-out pairs below.")
+    var validationEvery: Int?
+    @Option(
+        name: .customLong("val"),
+        help: "insightface .bin sets to validate on, comma separated (lfw.bin,cfp_fp.bin,agedb_30.bin).")
+    var validationBins: String?
     @Option(help: "Held-out LMDB for verification (ffc synth --holdout writes NAME_holdout.lmdb).")
     var validationDatabase: String?
     @Option(help: "Pairs file of keys of the held-out LMDB: lines `keyA keyB same`.") var validationPairs: String?
@@ -119,6 +126,7 @@ struct Train: ParsableCommand {
         f.validationEvery = validationEvery
         f.validationDatabase = validationDatabase
         f.validationPairs = validationPairs
+        f.validationBins = validationBins.map { $0.split(separator: ",").map(String.init) }
         f.workers = workers
         f.logEvery = logEvery
         f.syncBN = syncBn ? true : nil

@@ -127,6 +127,8 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
     /// Validation accuracy: latest and best so far (nil before the first validation).
     public var validationAccuracy: Double? = nil
     public var bestValidationAccuracy: Double? = nil
+    /// The latest score of each `.bin` validation set, in `validation_bins` order (nil: none).
+    public var validationSets: [ValidationRecord]? = nil
     /// Bytes per pool slot (both banks and bookkeeping), for the resize prompt's memory estimate.
     public var poolBytesPerSlot: Int = 0
     /// Processes training together and compute threads in each (nil: from before ranks).

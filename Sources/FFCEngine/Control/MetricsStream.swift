@@ -1,6 +1,7 @@
 // Control: the JSON-lines metrics stream of a run (`metrics.jsonl`). One object per line:
-// `{"type":"step", "step":…, "loss":…, …}` for logged steps and `{"type":"event", …}` for
-// commands, checkpoints and warnings. The trainer appends; `ffc attach`, `ffc runs` and
+// `{"type":"step", "step":…, "loss":…, …}` for logged steps, `{"type":"event", …}` for
+// commands, checkpoints and warnings and `{"type":"validation", "set":…, …}` for each `.bin`
+// set scored in training. The trainer appends; `ffc attach`, `ffc runs` and
 // after-the-fact views rebuild history by reading it back.
 import Foundation
 
@@ -8,6 +9,31 @@ import Foundation
 public enum MetricsLine: Sendable, Equatable {
     case step(StepRecord)
     case event(EventRecord)
+    case validation(ValidationRecord)
+}
+
+/// One validation set scored at one step: 10-fold accuracy without and with the flip test,
+/// and the best flip accuracy of this set so far in the run.
+public struct ValidationRecord: Sendable, Equatable, Codable {
+    public var step: Int
+    public var set: String
+    public var pairs: Int
+    public var accuracy: Double
+    public var accuracyFlip: Double
+    public var bestAccuracyFlip: Double
+    public var bestStep: Int
+    public init(
+        step: Int, set: String, pairs: Int, accuracy: Double, accuracyFlip: Double, bestAccuracyFlip: Double,
+        bestStep: Int
+    ) {
+        self.step = step
+        self.set = set
+        self.pairs = pairs
+        self.accuracy = accuracy
+        self.accuracyFlip = accuracyFlip
+        self.bestAccuracyFlip = bestAccuracyFlip
+        self.bestStep = bestStep
+    }
 }
 
 extension MetricsLine: Codable {
@@ -18,6 +44,7 @@ extension MetricsLine: Codable {
         switch try c.decode(String.self, forKey: .type) {
         case "step": self = .step(try StepRecord(from: decoder))
         case "event": self = .event(try EventRecord(from: decoder))
+        case "validation": self = .validation(try ValidationRecord(from: decoder))
         case let other:
             throw DecodingError.dataCorruptedError(
                 forKey: .type, in: c, debugDescription: "unknown line type '\(other)'")
@@ -28,11 +55,13 @@ extension MetricsLine: Codable {
         switch self {
         case .step(let record): try record.encode(to: encoder)
         case .event(let record): try record.encode(to: encoder)
+        case .validation(let record): try record.encode(to: encoder)
         }
         var c = encoder.container(keyedBy: TypeKey.self)
         switch self {
         case .step: try c.encode("step", forKey: .type)
         case .event: try c.encode("event", forKey: .type)
+        case .validation: try c.encode("validation", forKey: .type)
         }
     }
 }
@@ -90,6 +119,7 @@ public final class MetricsStreamWriter {
 public struct MetricsStreamContents: Sendable {
     public var steps: [StepRecord] = []
     public var events: [EventRecord] = []
+    public var validations: [ValidationRecord] = []
     public var skippedLines = 0
 
     public init() {}
@@ -110,6 +140,7 @@ public struct MetricsStreamContents: Sendable {
             switch try? decoder.decode(MetricsLine.self, from: Data(line)) {
             case .step(let record): out.steps.append(record)
             case .event(let record): out.events.append(record)
+            case .validation(let record): out.validations.append(record)
             case nil: out.skippedLines += 1
             }
         }

@@ -54,6 +54,7 @@ public final class Trainer {
     private(set) var instanceLoader: InstanceLoader
     private let probeNorm = L2Normalize()
     let validator: Validator?
+    let binValidator: BinValidator?
     /// Completed steps.
     var step = 0
     /// The ranks training together (one process by default).
@@ -87,7 +88,11 @@ public final class Trainer {
             weightDecay: Float(config.weightDecay))
         validator =
             config.validationEvery > 0
+                && !config.validationDatabase.isEmpty
             ? try Validator(databasePath: config.validationDatabase, pairsPath: config.validationPairs) : nil
+        binValidator =
+            config.validationEvery > 0 && !config.validationBins.isEmpty
+            ? try BinValidator(paths: config.validationBins) : nil
         let loaders = try Self.makeLoaders(
             config: config, database: database, side: side, identity: nil, instance: nil,
             shard: LoaderShard(rank: communicator.rank, ranks: communicator.size))

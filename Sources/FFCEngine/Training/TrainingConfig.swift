@@ -74,6 +74,9 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
     public var validationEvery = 0
     public var validationDatabase = ""
     public var validationPairs = ""
+    /// insightface `.bin` verification sets validated every `validation_every` steps as well
+    /// (accuracy with and without flip, best so far per set).
+    public var validationBins: [String] = []
     public var workers = 2
     /// Log a step record every N steps.
     public var logEvery = 1
@@ -120,6 +123,7 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
         case
             validationDatabase = "validation_database"
         case validationPairs = "validation_pairs"
+        case validationBins = "validation_bins"
         case workers
         case
             logEvery = "log_every"
@@ -169,6 +173,7 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
         try take(.workers, &workers)
         try take(.validationDatabase, &validationDatabase)
         try take(.validationPairs, &validationPairs)
+        try take(.validationBins, &validationBins)
         try take(.logEvery, &logEvery)
         try take(.lrLive, &lrLive)
         try take(.lrLiveStep, &lrLiveStep)
@@ -277,8 +282,19 @@ public struct TrainingConfig: Sendable, Equatable, Codable {
         if checkpointEvery < 0 { throw fail("checkpoint_every", checkpointEvery, "must be ≥ 0") }
         if inputSize < 0 { throw fail("input_size", inputSize, "must be ≥ 0 (0: the backbone's own)") }
         if validationEvery < 0 { throw fail("validation_every", validationEvery, "must be ≥ 0") }
-        if validationEvery > 0 && (validationDatabase.isEmpty || validationPairs.isEmpty) {
-            throw fail("validation_every", validationEvery, "needs validation_database and validation_pairs")
+        if validationEvery > 0 && validationBins.isEmpty && (validationDatabase.isEmpty || validationPairs.isEmpty) {
+            throw fail(
+                "validation_every", validationEvery, "needs validation_bins or validation_database and validation_pairs"
+            )
+        }
+        if validationEvery > 0 && validationDatabase.isEmpty != validationPairs.isEmpty {
+            throw fail(
+                validationDatabase.isEmpty ? "validation_pairs" : "validation_database",
+                validationDatabase.isEmpty ? validationPairs : validationDatabase,
+                "needs validation_database and validation_pairs together")
+        }
+        if !validationBins.isEmpty && validationEvery == 0 {
+            throw fail("validation_bins", validationBins.joined(separator: ","), "needs validation_every > 0")
         }
         if workers < 1 { throw fail("workers", workers, "must be ≥ 1") }
         if logEvery < 1 { throw fail("log_every", logEvery, "must be ≥ 1") }

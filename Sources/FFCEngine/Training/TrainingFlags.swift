@@ -38,6 +38,7 @@ public struct TrainingFlags: Sendable, Equatable {
     public var validationEvery: Int?
     public var validationDatabase: String?
     public var validationPairs: String?
+    public var validationBins: [String]?
     public var workers: Int?
     public var logEvery: Int?
     public var syncBN: Bool?
@@ -103,6 +104,7 @@ public struct TrainingFlags: Sendable, Equatable {
         if let v = validationEvery { c.validationEvery = v }
         if let v = validationDatabase { c.validationDatabase = v }
         if let v = validationPairs { c.validationPairs = v }
+        if let v = validationBins { c.validationBins = v }
         if let v = workers { c.workers = v }
         if let v = logEvery { c.logEvery = v }
         if let v = syncBN { c.syncBN = v }

@@ -489,7 +489,9 @@ public final class TrainingRun: ConsoleSource {
 
     private func validate() {
         let trainer = state.value.trainer
-        guard trainer.communicator.isLeader, let validator = trainer.validator else { return }
+        guard trainer.communicator.isLeader else { return }
+        if let bins = trainer.binValidator { validate(bins, trainer) }
+        guard let validator = trainer.validator else { return }
         do {
             let accuracy = try validator.accuracy(of: trainer.probe)
             try? state.value.tensorboard?.scalars(
@@ -502,6 +504,39 @@ public final class TrainingRun: ConsoleSource {
                 EventRecord(
                     step: trainer.step, kind: .validation,
                     message: String(format: "verification accuracy %.4f on %d pairs", accuracy, validator.pairs.count)))
+        } catch {
+            record(EventRecord(step: trainer.step, kind: .warning, message: "validation failed: \(error)"))
+        }
+    }
+
+    /// The `.bin` sets: a validation line per set in metrics.jsonl, scalars per set in
+    /// TensorBoard, the sets' rows in the console's validation panel and an event per set.
+    private func validate(_ bins: BinValidator, _ trainer: Trainer) {
+        do {
+            let records = try bins.validate(net: trainer.probe, step: trainer.step)
+            let wallTime = Date().timeIntervalSince1970
+            for r in records {
+                try? state.value.stream?.append(.validation(r))
+                try? state.value.tensorboard?.scalars(
+                    step: r.step, wallTime: wallTime,
+                    [
+                        ("validation/\(r.set)/accuracy", r.accuracy),
+                        ("validation/\(r.set)/accuracy_flip", r.accuracyFlip),
+                    ])
+            }
+            hub.publish { s in s.validationSets = records }
+            for r in records {
+                let message =
+                    "\(r.set) "
+                    + String(
+                        format: "accuracy %.4f, with flip %.4f (best %.4f at step %d) on %d pairs", r.accuracy,
+                        r.accuracyFlip, r.bestAccuracyFlip, r.bestStep, r.pairs)
+                let event = EventRecord(step: r.step, kind: .validation, message: message)
+                hub.append(event)
+                try? state.value.tensorboard?.text(
+                    step: event.step, wallTime: event.wallTime, tag: "events/validation", event.message)
+                log.line("[validation] \(message)")
+            }
         } catch {
             record(EventRecord(step: trainer.step, kind: .warning, message: "validation failed: \(error)"))
         }
