@@ -113,7 +113,7 @@ struct EvalVerify: ParsableCommand {
     @Option(help: "Write the mean ROC (threshold,fpr,tpr per line) to this CSV file.")
     var roc: String?
 
-    @Option(help: "Draw the mean ROC (log-FAR axis) into this SVG file.")
+    @Option(help: "Draw the mean ROC (log-FAR axis) into this SVG or PNG file (by extension).")
     var plot: String?
 
     @Flag(help: "Print one JSON object instead of a table.")

@@ -53,7 +53,7 @@ struct EvalIJB: ParsableCommand {
     @Option(help: "Write the 1:1 ROC (fpr,tpr,threshold per line) to this CSV file.")
     var roc: String?
 
-    @Option(help: "Draw the 1:1 ROC (log-FAR axis) into this SVG file.")
+    @Option(help: "Draw the 1:1 ROC (log-FAR axis) into this SVG or PNG file (by extension).")
     var plot: String?
 
     @Option(help: "The curve's name in the plot's legend (default: the model or embeddings file name).")
@@ -69,8 +69,8 @@ struct EvalIJB: ParsableCommand {
         if modelOptions.model != nil && embeddings != nil {
             throw ValidationError("give --model or --embeddings, not both")
         }
-        if let plot, !plot.lowercased().hasSuffix(".svg") {
-            throw ValidationError("--plot \(plot): plots are written as SVG (.svg)")
+        if let plot, Figure.format(of: plot) == nil {
+            throw ValidationError("--plot \(plot): plots are written as SVG (.svg) or PNG (.png)")
         }
     }
 

@@ -6,7 +6,7 @@ import Foundation
 
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Draw a run's curves, or several models' ROC curves, into an SVG file.",
+        abstract: "Draw a run's curves, or several models' ROC curves, into an SVG or PNG file.",
         discussion: """
             ffc report RUN --out report.svg       loss, pool hit rate and validation accuracy of
                                                   runs/RUN (or the run directory RUN) by step
@@ -32,7 +32,7 @@ struct Report: ParsableCommand {
     @Option(help: "Chart title.")
     var title: String?
 
-    @Option(help: "Output SVG file.")
+    @Option(help: "Output file: .svg, or .png (the SVG rasterised by rsvg-convert).")
     var out: String
 
     @Flag(help: "Print one JSON object per chart series instead of a line of text.")
@@ -43,8 +43,8 @@ struct Report: ParsableCommand {
         if !label.isEmpty && label.count != roc.count {
             throw ValidationError("give one --label per --roc file (\(roc.count) files, \(label.count) labels)")
         }
-        if !out.lowercased().hasSuffix(".svg") {
-            throw ValidationError("--out \(out): plots are written as SVG (.svg)")
+        if Figure.format(of: out) == nil {
+            throw ValidationError("--out \(out): plots are written as SVG (.svg) or PNG (.png)")
         }
     }
 

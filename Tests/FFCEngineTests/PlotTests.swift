@@ -92,12 +92,34 @@ import Testing
         #expect(Chart.ticks(0.5...1, scale: .linear).map(\.label) == ["0.5", "0.6", "0.7", "0.8", "0.9", "1.0"])
     }
 
-    @Test func onlySVGIsWritten() throws {
-        let path = NSTemporaryDirectory() + "/plot-\(UUID().uuidString).png"
+    @Test func otherExtensionsAreRefusedAndNothingIsWritten() throws {
+        let path = NSTemporaryDirectory() + "/plot-\(UUID().uuidString).gif"
         #expect(throws: PlotError.unsupportedFormat(path: path)) {
             try Figure(charts: [Chart.roc(curves: [("a", [0, 1], [0, 1])])]).write(to: path)
         }
         #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    /// PNG is the SVG rasterised (rsvg-convert, installed by scripts/setup): a PNG of the
+    /// figure's size whose pixels are not all background (the curves and axes are drawn).
+    @Test func pngIsTheFigureRasterisedAtItsSize() throws {
+        let path = NSTemporaryDirectory() + "/plot-\(UUID().uuidString).png"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let figure = Figure(charts: [Chart.roc(curves: [("a", [1e-4, 1e-2, 1], [0.2, 0.7, 1])])])
+        try figure.write(to: path)
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        #expect(Array(bytes.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+        func bigEndian(_ at: Int) -> Int { bytes[at..<(at + 4)].reduce(0) { $0 << 8 | Int($1) } }
+        // IHDR is the first chunk: length 13 at 8, "IHDR" at 12, width at 16, height at 20.
+        #expect(String(decoding: bytes[12..<16], as: UTF8.self) == "IHDR")
+        let scene = figure.scene()
+        #expect(bigEndian(16) == scene.width && bigEndian(20) == scene.height)
+        // libpng (the database's decoder) reads it back: the chart's size, and more colours than
+        // the background (axes, labels and the curve are drawn).
+        var pixels: [UInt8] = []
+        let size = try bytes.withUnsafeBytes { try ImageCodec.decodeRGB($0, into: &pixels) }
+        #expect(size.width == scene.width && size.height == scene.height)
+        #expect(Set(pixels).count > 2)
     }
 
     @Test func runReportDrawsLossHitRateAndEachValidationSet() throws {

@@ -195,9 +195,21 @@ public struct Figure: Sendable {
         return scene
     }
 
-    /// Writes the figure as SVG, atomically.
+    /// Writes the figure as SVG or, for a `.png` path, as the SVG rasterised; atomically.
     public func write(to path: String) throws {
-        guard path.lowercased().hasSuffix(".svg") else { throw PlotError.unsupportedFormat(path: path) }
-        try AtomicFile.write(Array(scene().svg().utf8), to: path)
+        let svg = Array(scene().svg().utf8)
+        switch Figure.format(of: path) {
+        case .svg: try AtomicFile.write(svg, to: path)
+        case .png: try AtomicFile.write(try PNGRasterizer.render(svg: svg, for: path), to: path)
+        case nil: throw PlotError.unsupportedFormat(path: path)
+        }
+    }
+
+    public enum Format: Sendable { case svg, png }
+
+    /// The format a path's extension asks for; nil when it is neither.
+    public static func format(of path: String) -> Format? {
+        let lower = path.lowercased()
+        return lower.hasSuffix(".svg") ? .svg : lower.hasSuffix(".png") ? .png : nil
     }
 }

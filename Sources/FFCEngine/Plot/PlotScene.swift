@@ -3,10 +3,50 @@ import Foundation
 
 public enum PlotError: Error, CustomStringConvertible, Equatable {
     case unsupportedFormat(path: String)
+    /// PNG is the SVG rasterised by librsvg's `rsvg-convert`, which is not on PATH.
+    case rasterizerMissing(path: String)
+    case rasterizerFailed(path: String, status: Int32, message: String)
+
     public var description: String {
         switch self {
-        case .unsupportedFormat(let path): return "\(path): plots are written as SVG (.svg)"
+        case .unsupportedFormat(let path): return "\(path): plots are written as SVG (.svg) or PNG (.png)"
+        case .rasterizerMissing(let path):
+            return "\(path): PNG plots need rsvg-convert (Debian package librsvg2-bin, which scripts/setup installs)"
+        case .rasterizerFailed(let path, let status, let message):
+            return "\(path): rsvg-convert failed (status \(status)): \(message)"
         }
+    }
+}
+
+/// PNG output: the figure's SVG rasterised by librsvg (`rsvg-convert`), the renderer GNOME and
+/// many documentation tool chains use, so the PNG shows exactly what the SVG does.
+enum PNGRasterizer {
+    static func render(svg: [UInt8], for path: String) throws -> [UInt8] {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("ffc-plot-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let input = scratch.appendingPathComponent("plot.svg")
+        let output = scratch.appendingPathComponent("plot.png")
+        try Data(svg).write(to: input)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "rsvg-convert", "--format", "png", "--background-color", "white", "--output", output.path, input.path,
+        ]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        // env exits 127 when it cannot find the program.
+        if process.terminationStatus == 127 { throw PlotError.rasterizerMissing(path: path) }
+        guard process.terminationStatus == 0, let png = try? Data(contentsOf: output) else {
+            throw PlotError.rasterizerFailed(
+                path: path, status: process.terminationStatus,
+                message: message.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        return Array(png)
     }
 }
 
