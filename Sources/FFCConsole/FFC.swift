@@ -25,6 +25,7 @@ struct FFC: ParsableCommand {
             Model.self,
             Eval.self,
             Embed.self,
+            Export.self,
             Bench.self,
         ]
     )
