@@ -42,6 +42,13 @@ let package = Package(
             ]
         ),
 
+        // `ffc export --onnx`: a backbone as an ONNX graph. Generated/onnx.pb.swift is protoc's
+        // output for the onnx package's onnx.proto (scripts/generate-onnx-swift regenerates it).
+        .target(
+            name: "FFCONNX",
+            dependencies: ["FFCEngine", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+
         // C wrappers: a module map plus a shim header for what Swift cannot import.
         .systemLibrary(name: "CNcurses", providers: [.apt(["libncurses-dev"])]),
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
@@ -66,7 +73,7 @@ let package = Package(
         .executableTarget(
             name: "FFCConsole",
             dependencies: [
-                "FFCEngine", "FFCConsoleUI", "FFCBench",
+                "FFCEngine", "FFCConsoleUI", "FFCBench", "FFCONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -76,6 +83,7 @@ let package = Package(
             name: "FFCEngineTests", dependencies: ["FFCEngine", "CChannelKernels", "CZlib"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LRUCacheTests", dependencies: ["LRUCache", "FFCEngine"]),
         .testTarget(name: "FFCConsoleUITests", dependencies: ["FFCConsoleUI"], exclude: ["Golden"]),
+        .testTarget(name: "FFCONNXTests", dependencies: ["FFCONNX", "FFCEngine", "CZlib"], resources: [.copy("Fixtures")]),
         .testTarget(name: "FFCBenchTests", dependencies: ["FFCBench", "FFCEngine", "LRUCache", "CDNNL"]),
     ]
 )

@@ -26,6 +26,7 @@ struct FFC: ParsableCommand {
             Eval.self,
             Report.self,
             Embed.self,
+            Export.self,
             Bench.self,
         ]
     )

@@ -16,7 +16,8 @@ struct ModelInfo: ParsableCommand {
 
     @Argument(help: "Backbone name.") var name: String
     @Option(help: "Embedding size.") var embeddingSize = 512
-    @Option(help: "Input side in pixels (default: the backbone's own, 112 or 64 for tiny).") var inputSize: Int?
+    @Option(help: "Input side in pixels (default: the backbone's own: 112, 64 for tiny, 224 for r50).") var inputSize:
+        Int?
     @Flag(help: "Only the totals, not every layer.") var summary = false
 
     func run() throws {
@@ -65,6 +66,7 @@ struct ModelInfo: ParsableCommand {
         } else if let block = layer as? Residual {
             trace(block.body, input: input, into: &shapes)
             if let shortcut = block.shortcut { trace(shortcut, input: input, into: &shapes) }
+            if let activation = block.activation { shapes[ObjectIdentifier(activation)] = block.outputShape(input) }
         }
     }
 }

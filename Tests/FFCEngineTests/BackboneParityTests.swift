@@ -1,6 +1,7 @@
 // mobilefacenet and ir18 against PyTorch: one training forward/backward of 8 images at
 // 32×32 (both take any multiple of 16; small keeps the debug-build test fast) with formula
-// weights (backbones.safetensors), then an eval forward.
+// weights (backbones.safetensors), then an eval forward. r50 the same with 4 images at 64×64
+// (it takes any multiple of 32) and chirped formula weights (r50.safetensors).
 //
 // Tolerance: the references are PyTorch in float64 on the same float32 inputs and weights.
 // Each tensor's `<key>.f32bound` is the float32 error bound of that step, derived in
@@ -17,15 +18,16 @@ import Testing
 @testable import FFCEngine
 
 @Suite struct BackboneParityTests {
-    @Test(arguments: ["mobilefacenet", "ir18"])
+    @Test(arguments: ["mobilefacenet", "ir18", "r50"])
     func backboneMatchesPyTorch(name: String) throws {
-        let file = try engineFixture("backbones")
+        let file = try engineFixture(name == "r50" ? "r50" : "backbones")
         func bound(_ key: String) throws -> Double {
             Double(try file.require(key + ".f32bound").floats[0])
         }
-        let net = try Backbone.make(name: name, embeddingSize: 512, inputSize: 32, seed: 0)
-        loadFormulaWeights(net)
-        let x = formulaInput([8, 32, 32, 3])
+        let (batch, side) = name == "r50" ? (4, 64) : (8, 32)
+        let net = try Backbone.make(name: name, embeddingSize: 512, inputSize: side, seed: 0)
+        loadFormulaWeights(net, chirp: name == "r50")
+        let x = formulaInput([batch, side, side, 3])
         let embedding = net.forward(input: x, training: true)
         expectClose(
             "\(name) embedding", embedding.values, try file.require("\(name).embedding"),
@@ -60,5 +62,16 @@ import Testing
         expectClose(
             "\(name) eval embedding", evalEmbedding.values, try file.require("\(name).embedding_eval"),
             tolerance: try bound("\(name).embedding_eval"))
+    }
+
+    /// r50 at its own 224×224 input has the parameters PyTorch's model has (the 2048×7×7 FC).
+    @Test func r50ParameterCountMatchesPyTorchAt224() throws {
+        let file = try engineFixture("r50")
+        let stated = try #require(file.metadata["parameters_224"].flatMap { Int($0) })
+        #expect(Backbone.defaultInputSize(name: "r50") == 224)
+        // The layers alone (no seeded initialisation of 75 M weights: seconds in a debug build).
+        let network = try Backbone.resnet(name: "r50", blocks: [3, 4, 6, 3], embeddingSize: 512, inputSize: 224)
+        #expect(network.parameters.reduce(0) { $0 + $1.parameter.value.count } == stated)
+        #expect(throws: BackboneError.self) { try Backbone.make(name: "r50", inputSize: 112) }
     }
 }

@@ -44,13 +44,14 @@ func expectClose(
 }
 
 /// The weights engine_models.formula_value gives the k-th parameter in sorted name order,
-/// element i of the engine's layout: sin(0.37·i + 1.3·k) scaled by role.
-func loadFormulaWeights(_ net: Backbone) {
+/// element i of the engine's layout: sin(0.37·i + 1.3·k) scaled by role, plus the phase
+/// 1e-4·i² when `chirp` (r50: it makes the weight matrices full rank; see formula_value).
+func loadFormulaWeights(_ net: Backbone, chirp: Bool = false) {
     let byName = Dictionary(uniqueKeysWithValues: net.parameters.map { ($0.name, $0.parameter) })
     for (k, name) in byName.keys.sorted().enumerated() {
         let p = byName[name]!
         for i in 0..<p.value.count {
-            let s = sin(0.37 * Double(i) + 1.3 * Double(k))
+            let s = sin(0.37 * Double(i) + 1.3 * Double(k) + (chirp ? (1e-4 * Double(i)) * Double(i) : 0))
             let v: Double
             switch p.role {
             case .weight: v = s * (3.0 / Double(p.fanIn)).squareRoot()

@@ -121,12 +121,57 @@ class IResNet(nn.Module):
         return self.features(self.fc(self.dropout(flatten_hwc(self.bn2(x)))))
 
 
+class Bottleneck50(nn.Module):
+    """torchvision's ResNet-50 bottleneck (stride on the 3×3), as the original FFC's r50."""
+
+    def __init__(self, i, planes, stride):
+        super().__init__()
+        o = 4 * planes
+        self.conv1, self.bn1 = conv(i, planes, 1), nn.BatchNorm2d(planes)
+        self.conv2, self.bn2 = conv(planes, planes, 3, stride, 1), nn.BatchNorm2d(planes)
+        self.conv3, self.bn3 = conv(planes, o, 1), nn.BatchNorm2d(o)
+        self.downsample = None
+        if stride != 1 or i != o:
+            self.downsample = nn.Sequential(conv(i, o, 1, stride), nn.BatchNorm2d(o))
+
+    def forward(self, x):
+        y = torch.relu(self.bn1(self.conv1(x)))
+        y = torch.relu(self.bn2(self.conv2(y)))
+        y = self.bn3(self.conv3(y))
+        return torch.relu(y + (self.downsample(x) if self.downsample is not None else x))
+
+
+class ResNet50(nn.Module):
+    """r50: 7×7/2 stem, 3×3/2 max-pool, bottleneck stages [3, 4, 6, 3], flatten → FC → BN1d."""
+
+    def __init__(self, embedding=512, input_size=224):
+        super().__init__()
+        self.conv1, self.bn1 = conv(3, 64, 7, 2, 3), nn.BatchNorm2d(64)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        i = 64
+        for index, (planes, n) in enumerate(zip([64, 128, 256, 512], [3, 4, 6, 3])):
+            stride = 1 if index == 0 else 2
+            layers = [Bottleneck50(i if b == 0 else 4 * planes, planes, stride if b == 0 else 1) for b in range(n)]
+            setattr(self, f"layer{index + 1}", nn.Sequential(*layers))
+            i = 4 * planes
+        side = input_size // 32
+        self.fc = nn.Linear(2048 * side * side, embedding)
+        self.features = nn.BatchNorm1d(embedding)
+
+    def forward(self, x):
+        x = self.maxpool(torch.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.features(self.fc(flatten_hwc(x)))
+
+
 BLOCKS = {"ir18": [2, 2, 2, 2], "ir34": [3, 4, 6, 3], "ir50": [3, 4, 14, 3], "ir100": [3, 13, 30, 3]}
 
 
 def make(name, embedding=512, input_size=112):
     if name == "mobilefacenet":
         return MobileFaceNet(embedding, input_size)
+    if name == "r50":
+        return ResNet50(embedding, input_size)
     return IResNet(BLOCKS[name], embedding, input_size)
 
 
@@ -170,11 +215,15 @@ def engine_shape(module, shape):
     return list(to_engine(module, torch.empty(shape)).shape)
 
 
-def formula_value(role, fan_in, k, count):
+def formula_value(role, fan_in, k, count, chirp=False):
     """The deterministic weights both sides compute: element i of the k-th parameter in
-    name order, in the engine's flat layout."""
+    name order, in the engine's flat layout. sin(0.37·i + 1.3·k) makes every weight matrix
+    rank 2 (row o is a phase shift of one sinusoid); behind PReLUs that is harmless, but
+    ResNet-50's ReLUs and BatchNorms then amplify rounding tenfold per stage (PyTorch's own
+    float32 embedding off by 30 %), so r50 adds the chirp 1e-4·i², which makes them full rank
+    (float32 error 2e-4)."""
     i = torch.arange(count, dtype=torch.float64)
-    s = torch.sin(0.37 * i + 1.3 * k)
+    s = torch.sin(0.37 * i + 1.3 * k + ((1e-4 * i) * i if chirp else 0))
     if role == "weight":
         return s * math.sqrt(3.0 / fan_in)
     if role == "bias":
@@ -186,12 +235,12 @@ def formula_value(role, fan_in, k, count):
     return 0.25 + 0.05 * s
 
 
-def load_formula_weights(model):
+def load_formula_weights(model, chirp=False):
     roles = parameter_roles(model)
     params = dict(model.named_parameters())
     with torch.no_grad():
         for k, name in enumerate(sorted(params)):
             module, role, fan_in = roles[name]
             shape = engine_shape(module, params[name].shape)
-            values = formula_value(role, fan_in, k, params[name].numel()).float().reshape(shape)
+            values = formula_value(role, fan_in, k, params[name].numel(), chirp).float().reshape(shape)
             params[name].copy_(from_engine(module, values))

@@ -18,6 +18,12 @@ weight in the engine's layout, see engine_models.to_engine):
   (the L2 norm of every parameter's gradient in sorted name order), `<net>.running.<buffer>`
   for a few running statistics, and `<net>.embedding_eval` (eval mode after that step).
 - optim.safetensors: SGD steps and learning-rate schedule sequences.
+- r50.safetensors: the same keys for `r50` (ResNet-50, 4 images at 64×64: it takes any multiple
+  of 32, and 4 images keep its 2×2 last stage and the final BatchNorm1d well conditioned), plus
+  metadata `parameters_224`, its parameter count at its own 224×224 input. Its formula weights
+  carry the chirp term (engine_models.formula_value).
+
+    python3 tools/reference/engine_reference.py r50   # writes r50.safetensors alone
 """
 import copy
 import json
@@ -179,20 +185,26 @@ WATCHED = {
 
 
 BATCH, SIDE = 8, 32
+R50_WATCHED = {
+    "grads": ["conv1.weight", "layer1.0.conv2.weight", "layer2.0.downsample.0.weight", "layer4.2.bn3.weight",
+              "layer3.0.conv1.weight", "features.bias"],
+    "running": ["bn1.running_mean", "layer3.5.bn2.running_var", "features.running_mean"],
+}
+R50_BATCH, R50_SIDE = 4, 64
 
 
-def backbone_run(name, watched, dtype, noise_seed=None):
+def backbone_run(name, watched, dtype, noise_seed=None, batch=BATCH, side=SIDE):
     """One training forward/backward and an eval forward in `dtype`, under the float32 error
     model when `noise_seed` is given; tensors by fixture key. Inputs are rounded to float32
     first: the engine reads them as float32."""
     out = {}
-    model = em.make(name, input_size=SIDE)
-    em.load_formula_weights(model)
+    model = em.make(name, input_size=side)
+    em.load_formula_weights(model, chirp=name == "r50")
     model = model.to(dtype)
     roles = em.parameter_roles(model)
     noise = None if noise_seed is None else f32bound.Float32Noise(model, noise_seed)
     model.train()
-    x = input_formula((BATCH, SIDE, SIDE, 3)).float().permute(0, 3, 1, 2).contiguous().to(dtype).requires_grad_(True)
+    x = input_formula((batch, side, side, 3)).float().permute(0, 3, 1, 2).contiguous().to(dtype).requires_grad_(True)
     emb = model(x)
     loss = (emb * loss_weights(tuple(emb.shape)).float().to(dtype)).sum()
     loss.backward()
@@ -214,19 +226,27 @@ def backbone_run(name, watched, dtype, noise_seed=None):
     return {k: v.detach().double() for k, v in out.items()}
 
 
-def backbones():
+def backbones(nets=WATCHED, batch=BATCH, side=SIDE):
     """References are computed in float64; `<key>.f32bound` is the float32 error bound of
     f32bound.py (what the Swift test allows) and `<key>.f32error` how far PyTorch's own
     float32 run is from the reference (‖f32 − f64‖/‖f64‖, printed beside the engine's)."""
     out = {}
-    for name, watched in WATCHED.items():
-        exact = backbone_run(name, watched, torch.float64)
-        single = backbone_run(name, watched, torch.float32)
-        out.update(f32bound.bounds(lambda seed: backbone_run(name, watched, torch.float64, seed), exact))
+    for name, watched in nets.items():
+        run = lambda dtype, seed=None: backbone_run(name, watched, dtype, seed, batch, side)
+        exact = run(torch.float64)
+        single = run(torch.float32)
+        out.update(f32bound.bounds(lambda seed: run(torch.float64, seed), exact))
         for key, ref in exact.items():
             out[key] = ref
             out[key + ".f32error"] = ((single[key] - ref).norm() / ref.norm()).reshape(1)
     return out
+
+
+def write_r50():
+    meta = {"batch": str(R50_BATCH), "side": str(R50_SIDE), "torch": torch.__version__,
+            "script": "tools/reference/engine_reference.py",
+            "parameters_224": str(sum(p.numel() for p in em.make("r50", input_size=224).parameters()))}
+    write_safetensors(os.path.join(OUT, "r50.safetensors"), backbones({"r50": R50_WATCHED}, R50_BATCH, R50_SIDE), meta)
 
 
 def optim():
@@ -275,10 +295,15 @@ def optim():
 def main():
     torch.set_num_threads(1)
     os.makedirs(OUT, exist_ok=True)
+    if sys.argv[1:] == ["r50"]:
+        write_r50()
+        print("r50.safetensors", os.path.getsize(os.path.join(OUT, "r50.safetensors")), "bytes")
+        return
     meta = {"batch": str(BATCH), "side": str(SIDE), "torch": torch.__version__, "script": "tools/reference/engine_reference.py"}
     write_safetensors(os.path.join(OUT, "layers.safetensors"), layers(), meta)
     write_safetensors(os.path.join(OUT, "optim.safetensors"), optim(), meta)
     write_safetensors(os.path.join(OUT, "backbones.safetensors"), backbones(), meta)
+    write_r50()
     for f in sorted(os.listdir(OUT)):
         print(f, os.path.getsize(os.path.join(OUT, f)), "bytes")
 

@@ -49,13 +49,22 @@ public final class Embedder {
         checkpoint path: String, backbone name: String, embeddingSize: Int = 512, inputSize: Int? = nil,
         net: String = "probe"
     ) throws -> Embedder {
-        let backbone = try Backbone.make(name: name, embeddingSize: embeddingSize, inputSize: inputSize)
         let file: SafeTensorsFile
         do {
             file = try SafeTensorsFile.read(path: path)
         } catch {
             throw EmbedderError.checkpoint(path: path, reason: "not a readable safetensors checkpoint (\(error))")
         }
+        return try load(
+            file: file, path: path, backbone: name, embeddingSize: embeddingSize, inputSize: inputSize, net: net)
+    }
+
+    /// `load(checkpoint:…)` on a file already read (`path` names it in errors).
+    public static func load(
+        file: SafeTensorsFile, path: String, backbone name: String, embeddingSize: Int = 512, inputSize: Int? = nil,
+        net: String = "probe"
+    ) throws -> Embedder {
+        let backbone = try Backbone.make(name: name, embeddingSize: embeddingSize, inputSize: inputSize)
         let prefix = net + "."
         var dict: [String: NamedTensor] = [:]
         if file.tensors.keys.contains(where: { $0.hasPrefix(prefix) }) {

@@ -1,20 +1,24 @@
 // Residual: y = body(x) + shortcut(x), the shortcut being identity or a projection
-// (arcface_torch's `downsample`). The body's parameters keep their own names; the
-// projection's live under `downsample.`, as in PyTorch's IBasicBlock.
+// (arcface_torch's `downsample`), optionally followed by a ReLU (torchvision's Bottleneck).
+// The body's parameters keep their own names; the projection's live under `downsample.`, as
+// in PyTorch's IBasicBlock.
 import Foundation
 
 public final class Residual: Layer {
     public let body: Sequential
     public let shortcut: Sequential?
+    /// Applied to the sum (ResNet); nil for IResNet and MobileFaceNet blocks.
+    public let activation: ReLU?
 
     private var output: Tensor?
     private var inputGrad: Tensor?
     /// Where the add's time goes, when attached (Sequential.attach).
     var profile: LayerProfile?
 
-    public init(body: Sequential, shortcut: Sequential? = nil) {
+    public init(body: Sequential, shortcut: Sequential? = nil, activation: ReLU? = nil) {
         self.body = body
         self.shortcut = shortcut
+        self.activation = activation
     }
 
     public var parameters: [NamedParameter] {
@@ -27,6 +31,7 @@ public final class Residual: Layer {
 
     public var children: [(name: String, layer: any Layer)] {
         body.layers + (shortcut.map { [(name: "downsample", layer: $0 as any Layer)] } ?? [])
+            + (activation.map { [(name: "relu", layer: $0 as any Layer)] } ?? [])
     }
 
     public var summary: String { shortcut == nil ? "Residual (identity)" : "Residual (projection)" }
@@ -42,10 +47,18 @@ public final class Residual: Layer {
         precondition(main.shape == side.shape, "residual body \(main.shape) vs shortcut \(side.shape)")
         let y = Tensor.reuse(&output, shape: main.shape)
         add(main, side, into: y, backward: false)
-        return y
+        guard let activation else { return y }
+        return timed("ReLU", backward: false) { activation.forward(y, training: training) }
     }
 
-    public func backward(_ dy: Tensor) -> Tensor {
+    /// `body`, timed under `kind` when a profile is attached.
+    private func timed(_ kind: String, backward: Bool, _ body: () -> Tensor) -> Tensor {
+        guard let profile else { return body() }
+        return profile.time(kind, backward: backward, body)
+    }
+
+    public func backward(_ dOutput: Tensor) -> Tensor {
+        let dy = activation.map { relu in timed("ReLU", backward: true) { relu.backward(dOutput) } } ?? dOutput
         let mainGrad = body.backward(dy)
         let sideGrad = shortcut?.backward(dy) ?? dy
         let dx = Tensor.reuse(&inputGrad, shape: mainGrad.shape)

@@ -3,10 +3,16 @@ import Foundation
 
 extension Backbone {
     /// Names `make` accepts.
-    public static let names = ["tiny", "mobilefacenet", "ir18", "ir34", "ir50", "ir100"]
+    public static let names = ["tiny", "mobilefacenet", "ir18", "ir34", "ir50", "ir100", "r50"]
 
-    /// The input size a backbone is designed for.
-    public static func defaultInputSize(name: String) -> Int { name == "tiny" ? 64 : 112 }
+    /// The input size a backbone is designed for: r50 "requires 224×224 images" (FFC).
+    public static func defaultInputSize(name: String) -> Int {
+        switch name {
+        case "tiny": 64
+        case "r50": 224
+        default: 112
+        }
+    }
 
     /// Builds a backbone with PyTorch's default initialisation drawn from `seed`: conv and
     /// linear weights (and linear biases) U(−1/√fanIn, 1/√fanIn) — kaiming_uniform with
@@ -28,6 +34,8 @@ extension Backbone {
             network = try iresnet(name: name, blocks: [3, 4, 14, 3], embeddingSize: embeddingSize, inputSize: size)
         case "ir100":
             network = try iresnet(name: name, blocks: [3, 13, 30, 3], embeddingSize: embeddingSize, inputSize: size)
+        case "r50":
+            network = try resnet(name: name, blocks: [3, 4, 6, 3], embeddingSize: embeddingSize, inputSize: size)
         default: throw BackboneError.unknownName(name, known: names)
         }
         let net = Backbone(name: name, embeddingSize: embeddingSize, inputSize: size, seed: seed, network: network)
