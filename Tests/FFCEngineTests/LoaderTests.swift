@@ -20,6 +20,14 @@ import Testing
             batchSize: batch, workers: workers, ringCapacity: 3, seed: seed, image: FaceImage(height: 24, width: 24))
     }
 
+    /// The run summary's "resized to the net's input" line compares this with the input side.
+    @Test func storedImageSizeIsTheDatabasesOwn() throws {
+        let scratch = ScratchDirectory()
+        let db = try FaceDatabase.open(paths: [try Self.synthDatabase(scratch).out])
+        let size = try #require(db.storedImageSize())
+        #expect(size.width == 24 && size.height == 24)
+    }
+
     @Test func synthWritesHoldoutAndHalfSamePairs() throws {
         let scratch = ScratchDirectory()
         let options = try Self.synthDatabase(scratch, holdout: 3, pairs: 10)

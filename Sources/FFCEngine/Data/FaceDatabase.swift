@@ -177,6 +177,18 @@ public final class FaceDatabase: Sendable {
         return lo
     }
 
+    /// Width and height of the first readable image among the first few (nil when none reads):
+    /// what the run summary compares with the net's input side.
+    public func storedImageSize() -> (width: Int, height: Int)? {
+        guard let txn = try? beginRead() else { return nil }
+        for i in 0..<min(imageCount, 8) {
+            if let bytes = try? txn.image(ofImage: i), let h = try? ImageCodec.header(bytes) {
+                return (h.width, h.height)
+            }
+        }
+        return nil
+    }
+
     /// Opens one read transaction per part for a batch of lookups.
     public func beginRead() throws -> FaceDatabaseReadTransaction {
         FaceDatabaseReadTransaction(

@@ -108,6 +108,12 @@ public final class TrainingRun: ConsoleSource {
         {
             log.line(line)
         }
+        let side = trainer.probe.inputSize
+        if let stored = trainer.database.storedImageSize(), stored.width != side || stored.height != side {
+            log.line(
+                "input: the database's images are \(stored.width)×\(stored.height); each is resized to \(side)×\(side), \(config.netType)'s input"
+            )
+        }
         // The settings a run's last bits depend on, so two runs' numbers can be compared.
         log.line("compute: \(BLAS.threads) thread(s), OpenBLAS \(BLAS.coreName), \(EngineTuning.current.summary)")
         if communicator.size > 1 {
