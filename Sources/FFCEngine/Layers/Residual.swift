@@ -7,8 +7,6 @@ public final class Residual: Layer {
     public let body: Sequential
     public let shortcut: Sequential?
 
-    private var output: Tensor?
-    private var inputGrad: Tensor?
     /// Where the add's time goes, when attached (Sequential.attach).
     var profile: LayerProfile?
 
@@ -36,11 +34,26 @@ public final class Residual: Layer {
         body.multiplyAdds(input) + (shortcut?.multiplyAdds(input) ?? 0)
     }
 
+    public func takeSaved() -> SavedActivations? {
+        [body.takeSaved(), shortcut?.takeSaved()] as [SavedActivations?]
+    }
+
+    public func restoreSaved(_ saved: SavedActivations?) {
+        let parts = saved as? [SavedActivations?] ?? [nil, nil]
+        body.restoreSaved(parts[0])
+        shortcut?.restoreSaved(parts[1])
+    }
+
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        let main = body.forward(x, training: training)
-        let side = shortcut?.forward(x, training: training) ?? x
+        forward(x, training: training, keepingActivations: true)
+    }
+
+    /// See `Sequential.forward(_:training:keepingActivations:)`.
+    func forward(_ x: Tensor, training: Bool, keepingActivations keep: Bool) -> Tensor {
+        let main = body.forward(x, training: training, keepingActivations: keep)
+        let side = shortcut?.forward(x, training: training, keepingActivations: keep) ?? x
         precondition(main.shape == side.shape, "residual body \(main.shape) vs shortcut \(side.shape)")
-        let y = Tensor.reuse(&output, shape: main.shape)
+        let y = Tensor(pooled: main.shape)
         add(main, side, into: y, backward: false)
         return y
     }
@@ -48,7 +61,7 @@ public final class Residual: Layer {
     public func backward(_ dy: Tensor) -> Tensor {
         let mainGrad = body.backward(dy)
         let sideGrad = shortcut?.backward(dy) ?? dy
-        let dx = Tensor.reuse(&inputGrad, shape: mainGrad.shape)
+        let dx = Tensor(pooled: mainGrad.shape)
         add(mainGrad, sideGrad, into: dx, backward: true)
         return dx
     }
