@@ -56,14 +56,35 @@ import Testing
     }
 
     @Test func repeatedStepsAllocateNoNewActivationBuffers() throws {
+        // Activations come from a pool: later steps find every block the first one returned
+        // (no new allocation, same bytes held), and nothing stays live once the caller lets go.
         let net = try Backbone.make(name: "tiny", embeddingSize: 8, inputSize: 32)
         let x = randomTensor([4, 32, 32, 3], seed: 2)
-        let y1 = net.forward(input: x, training: true)
-        let dx1 = try #require(net.backward(y1, inputGradient: true))
-        let y2 = net.forward(input: x, training: true)
-        let dx2 = try #require(net.backward(y2, inputGradient: true))
-        #expect(y1.pointer == y2.pointer)
-        #expect(dx1.pointer == dx2.pointer)
+        let pool = ActivationPool()
+        func step() throws {
+            let y = net.forward(input: x, training: true)
+            _ = try #require(net.backward(y, inputGradient: true))
+        }
+        try ActivationPool.$current.withValue(pool) {
+            try step()
+            let first = pool.counters
+            #expect(first.liveBytes == 0)
+            #expect(first.allocations > 0)
+            try step()
+            try step()
+            #expect(pool.counters.allocations == first.allocations)
+            #expect(pool.counters.heldBytes == first.heldBytes)
+            #expect(pool.counters.liveBytes == 0)
+            // Kept across a second forward (the FFC step's two halves), then both backwards.
+            let y1 = net.forward(input: x, training: true)
+            let saved = net.takeSaved()
+            let y2 = net.forward(input: x, training: true)
+            _ = net.backward(y2)
+            net.restoreSaved(saved)
+            _ = net.backward(y1)
+        }
+        pool.trim()
+        #expect(pool.counters.heldBytes == 0)
     }
 
     @Test func sgdTrainsTinyToSeparateTwoIdentities() throws {

@@ -100,7 +100,7 @@ public final class Embedder {
                 for k in 0..<n {
                     try fill(start + k, mirror, UnsafeMutableBufferPointer(start: input.pointer + k * per, count: per))
                 }
-                let out = backbone.forward(input: input, training: false)
+                let out = backbone.forward(input: input, training: false, keepingActivations: false)
                 let values = UnsafeBufferPointer(start: out.pointer, count: n * d)
                 if mirror {
                     mirrored!.withUnsafeMutableBufferPointer {

@@ -23,8 +23,6 @@ public final class BatchNorm: Layer {
     public let runningVariance: Tensor  // (C)
 
     private var input: Tensor?
-    private var output: Tensor?  // like input
-    private var inputGrad: Tensor?  // like input
     private var usedBatchStatistics = false
     /// The PReLU the last forward applied after normalising, if any.
     private var fusedPReLU: PReLU?
@@ -79,6 +77,49 @@ public final class BatchNorm: Layer {
     public var summary: String { "BatchNorm \(channels)" }
     public func outputShape(_ input: [Int]) -> [Int] { input }
 
+    /// One forward's kept state: its input, how it normalised (mean, 1/σ, then a and b of
+    /// y = a·x + b, C floats each; the rows of synchronised statistics) and the PReLU it fused.
+    private struct Saved {
+        var input: Tensor
+        var usedBatchStatistics: Bool
+        var fusedPReLU: PReLU?
+        var statisticsRows: Int
+        var statistics: [Float]  // (4, C)
+    }
+
+    public func takeSaved() -> SavedActivations? {
+        guard let input else { return nil }
+        defer { self.input = nil }
+        let c = channels
+        var statistics = [Float](repeating: 0, count: 4 * c)
+        statistics.withUnsafeMutableBufferPointer { s in
+            s.baseAddress!.update(from: mean, count: c)
+            (s.baseAddress! + c).update(from: inverseStd, count: c)
+            (s.baseAddress! + 2 * c).update(from: work, count: 2 * c)
+        }
+        return Saved(
+            input: input, usedBatchStatistics: usedBatchStatistics, fusedPReLU: fusedPReLU,
+            statisticsRows: statisticsRows,
+            statistics: statistics)
+    }
+
+    public func restoreSaved(_ saved: SavedActivations?) {
+        guard let saved = saved as? Saved else {
+            input = nil
+            return
+        }
+        let c = channels
+        input = saved.input
+        usedBatchStatistics = saved.usedBatchStatistics
+        fusedPReLU = saved.fusedPReLU
+        statisticsRows = saved.statisticsRows
+        saved.statistics.withUnsafeBufferPointer { s in
+            mean.update(from: s.baseAddress!, count: c)
+            inverseStd.update(from: s.baseAddress! + c, count: c)
+            work.update(from: s.baseAddress! + 2 * c, count: 2 * c)
+        }
+    }
+
     public func forward(_ x: Tensor, training: Bool) -> Tensor { forward(x, training: training, then: nil) }
 
     public func backward(_ dy: Tensor) -> Tensor { backward(dy, through: nil) }
@@ -91,7 +132,7 @@ public final class BatchNorm: Layer {
         input = x
         usedBatchStatistics = training
         fusedPReLU = prelu
-        let y = Tensor.reuse(&output, shape: x.shape)
+        let y = Tensor(pooled: x.shape)
         let c = channels
         let rows = x.count / c
         if training {
@@ -154,7 +195,8 @@ public final class BatchNorm: Layer {
     func backward(_ dy: Tensor, through prelu: PReLU?) -> Tensor {
         guard let x = input else { preconditionFailure("\(summary): backward before forward") }
         precondition(prelu === fusedPReLU, "\(summary): backward through another activation than forward")
-        let dx = Tensor.reuse(&inputGrad, shape: x.shape)
+        let dx = Tensor(pooled: x.shape)
+        input = nil
         let c = channels
         let rows = x.count / c
         let (src, grads, dst) = (UnsafePointer(x.pointer), UnsafePointer(dy.pointer), dx.pointer)

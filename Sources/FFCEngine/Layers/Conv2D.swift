@@ -68,8 +68,6 @@ public final class Conv2D: Layer {
     public var profileSeconds: Double { profileForwardSeconds + profileBackwardSeconds }
 
     private var input: Tensor?
-    private var output: Tensor?  // (N, OH, OW, Cout)
-    private var inputGrad: Tensor?  // (N, H, W, Cin)
     /// Floats one im2col chunk may hold on the OpenBLAS-threaded path (16 MiB by default:
     /// full-size GEMMs, flat memory); a worker's chunk is capped to stay in its L2. Both
     /// come from `EngineTuning`, since chunk sizes decide OpenBLAS's kernel paths.
@@ -112,7 +110,7 @@ public final class Conv2D: Layer {
         let start = DispatchTime.now().uptimeNanoseconds
         input = x
         let outShape = outputShape(x.shape)
-        let y = Tensor.reuse(&output, shape: outShape)
+        let y = Tensor(pooled: outShape)
         let (n, oh, ow) = (outShape[0], outShape[1], outShape[2])
         if isPointwise {
             // Workers claim L2-sized chunks of rows (disjoint outputs), so a slowed core does fewer.
@@ -142,7 +140,8 @@ public final class Conv2D: Layer {
     public func backward(_ dy: Tensor) -> Tensor {
         guard let x = input else { preconditionFailure("\(summary): backward before forward") }
         let start = DispatchTime.now().uptimeNanoseconds
-        let dx = Tensor.reuse(&inputGrad, shape: x.shape)
+        let dx = Tensor(pooled: x.shape)
+        input = nil
         let (n, oh, ow) = (dy.shape[0], dy.shape[1], dy.shape[2])
         if isPointwise {
             // dW (Cout, Cin) += dYᵀ · X ; dX = dY · W. On the worker path both GEMMs run on
@@ -177,6 +176,13 @@ public final class Conv2D: Layer {
         profileMultiplyAdds += Double((computesInputGradient ? 2 : 1) * multiplyAdds(x.shape))
         return dx
     }
+
+    public func takeSaved() -> SavedActivations? {
+        defer { input = nil }
+        return input
+    }
+
+    public func restoreSaved(_ saved: SavedActivations?) { input = saved as? Tensor }
 
     /// Workers for this layer's GEMMs: all of them when the weight is small (each then runs
     /// single-threaded sgemm), else one caller whose sgemm `BLAS` splits.

@@ -16,8 +16,6 @@ public final class DepthwiseConv2D: Layer {
     public let weight: Parameter  // (KH, KW, C)
 
     private var input: Tensor?
-    private var output: Tensor?  // (N, OH, OW, C)
-    private var inputGrad: Tensor?  // (N, H, W, C)
     private let weightSums: ChannelSums  // (KH·KW) sums per channel: dW
 
     public init(_ channels: Int, kernel: Int, stride: Int = 1, padding: Int = 0) {
@@ -29,6 +27,13 @@ public final class DepthwiseConv2D: Layer {
 
     public var parameters: [NamedParameter] { [NamedParameter(name: "weight", parameter: weight)] }
     public var summary: String { "DepthwiseConv2D \(geometry.label) \(channels)" }
+
+    public func takeSaved() -> SavedActivations? {
+        defer { input = nil }
+        return input
+    }
+
+    public func restoreSaved(_ saved: SavedActivations?) { input = saved as? Tensor }
 
     public func outputShape(_ input: [Int]) -> [Int] {
         [input[0], geometry.outputSize(input[1]), geometry.outputSize(input[2]), channels]
@@ -43,7 +48,7 @@ public final class DepthwiseConv2D: Layer {
         precondition(x.shape.count == 4 && x.shape[3] == channels, "\(summary) got input \(x.shape)")
         input = x
         let outShape = outputShape(x.shape)
-        let y = Tensor.reuse(&output, shape: outShape)
+        let y = Tensor(pooled: outShape)
         let (h, w) = (x.shape[1], x.shape[2])
         let (oh, ow) = (outShape[1], outShape[2])
         let (k, s, p, c) = (geometry.kernel, geometry.stride, geometry.padding, channels)
@@ -83,7 +88,8 @@ public final class DepthwiseConv2D: Layer {
 
     public func backward(_ dy: Tensor) -> Tensor {
         guard let x = input else { preconditionFailure("\(summary): backward before forward") }
-        let dx = Tensor.reuse(&inputGrad, shape: x.shape)
+        let dx = Tensor(pooled: x.shape)
+        input = nil
         inputGradient(dy, of: x, into: dx)
         weightGradient(dy, of: x)
         return dx

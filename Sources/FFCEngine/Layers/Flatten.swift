@@ -17,4 +17,7 @@ public final class Flatten: Layer {
     }
 
     public func backward(_ dy: Tensor) -> Tensor { Tensor(viewing: dy, shape: inputShape) }
+
+    public func takeSaved() -> SavedActivations? { inputShape }
+    public func restoreSaved(_ saved: SavedActivations?) { inputShape = saved as? [Int] ?? [] }
 }

@@ -3,10 +3,13 @@
 // optimiser, checkpoints and the gallery-net EMA walk.
 //
 // Contract shared by every layer:
-// - `forward` returns a tensor the layer owns and reuses on the next call; it stays valid
-//   until that call. The layer keeps a reference to its input for the backward pass.
+// - `forward` returns a pooled tensor (valid while referenced; see ActivationPool). The layer
+//   keeps what its backward needs (its input, a few per-channel numbers) until that backward.
 // - `backward(dy)` must follow the `forward` it differentiates; it *accumulates* into the
-//   parameter gradients (call `zeroGrad` between steps) and returns dx, owned by the layer.
+//   parameter gradients (call `zeroGrad` between steps), returns dx (pooled) and lets go of
+//   what it kept, so activations free up as the backward walks down the net.
+// - `takeSaved` hands over what the last forward kept, `restoreSaved` puts it back: a net runs
+//   two forwards (both passes of an FFC step) and then both backwards, each image once.
 // - Shapes in `outputShape` and `multiplyAdds` include the batch axis (use N = 1 per image).
 import Foundation
 
@@ -59,13 +62,23 @@ public protocol Layer: AnyObject {
     func multiplyAdds(_ input: [Int]) -> Int
     /// One line for `ffc model info`, e.g. "Conv2D 3×3/2 3→64".
     var summary: String { get }
+    /// What the last forward kept for its backward (nil: nothing), taken from the layer:
+    /// dropping it frees those activations (a forward nobody differentiates).
+    func takeSaved() -> SavedActivations?
+    /// Puts back what `takeSaved` took, for the backward of that forward.
+    func restoreSaved(_ saved: SavedActivations?)
 }
+
+/// A layer's kept state from one forward, opaque outside the layer.
+public typealias SavedActivations = Any
 
 extension Layer {
     public var parameters: [NamedParameter] { [] }
     public var buffers: [NamedBuffer] { [] }
     public var children: [(name: String, layer: any Layer)] { [] }
     public func multiplyAdds(_ input: [Int]) -> Int { 0 }
+    public func takeSaved() -> SavedActivations? { nil }
+    public func restoreSaved(_ saved: SavedActivations?) {}
 
     /// Every layer in this subtree, depth first, with its dotted path.
     public func walk(prefix: String = "") -> [(path: String, layer: any Layer)] {

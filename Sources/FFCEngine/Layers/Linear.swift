@@ -8,8 +8,6 @@ public final class Linear: Layer {
     public let bias: Parameter?  // (Cout)
 
     private var input: Tensor?
-    private var output: Tensor?  // (N, Cout)
-    private var inputGrad: Tensor?  // (N, Cin)
 
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) {
         self.inFeatures = inFeatures
@@ -24,6 +22,13 @@ public final class Linear: Layer {
     }
 
     public var summary: String { "Linear \(inFeatures)→\(outFeatures)" + (bias == nil ? " (no bias)" : "") }
+    public func takeSaved() -> SavedActivations? {
+        defer { input = nil }
+        return input
+    }
+
+    public func restoreSaved(_ saved: SavedActivations?) { input = saved as? Tensor }
+
     public func outputShape(_ input: [Int]) -> [Int] { [input[0], outFeatures] }
     public func multiplyAdds(_ input: [Int]) -> Int { input[0] * inFeatures * outFeatures }
 
@@ -31,7 +36,7 @@ public final class Linear: Layer {
         precondition(x.shape.count == 2 && x.shape[1] == inFeatures, "\(summary) got input \(x.shape)")
         input = x
         let n = x.shape[0]
-        let y = Tensor.reuse(&output, shape: [n, outFeatures])
+        let y = Tensor(pooled: [n, outFeatures])
         BLAS.sgemm(
             transB: true, m: n, n: outFeatures, k: inFeatures, a: x.pointer, b: weight.value.pointer, c: y.pointer)
         if let bias {
@@ -46,7 +51,8 @@ public final class Linear: Layer {
     public func backward(_ dy: Tensor) -> Tensor {
         guard let x = input else { preconditionFailure("\(summary): backward before forward") }
         let n = x.shape[0]
-        let dx = Tensor.reuse(&inputGrad, shape: x.shape)
+        let dx = Tensor(pooled: x.shape)
+        input = nil
         BLAS.sgemm(
             transA: true, m: outFeatures, n: inFeatures, k: n,
             a: dy.pointer, b: x.pointer, beta: 1, c: weight.grad.pointer)

@@ -12,8 +12,6 @@ public final class PReLU: Layer {
     public let slope: Parameter  // (C)
 
     private var input: Tensor?
-    private var output: Tensor?
-    private var inputGrad: Tensor?
     private let slopeSums: ChannelSums  // Σ dy·min(x, 0)
 
     public init(_ channels: Int) {
@@ -27,10 +25,17 @@ public final class PReLU: Layer {
     public var summary: String { "PReLU \(channels)" }
     public func outputShape(_ input: [Int]) -> [Int] { input }
 
+    public func takeSaved() -> SavedActivations? {
+        defer { input = nil }
+        return input
+    }
+
+    public func restoreSaved(_ saved: SavedActivations?) { input = saved as? Tensor }
+
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         precondition(x.shape.last == channels, "\(summary) got input \(x.shape)")
         input = x
-        let y = Tensor.reuse(&output, shape: x.shape)
+        let y = Tensor(pooled: x.shape)
         let c = channels
         let a = UnsafePointer(slope.value.pointer)
         let (src, dst) = (UnsafePointer(x.pointer), y.pointer)
@@ -43,7 +48,8 @@ public final class PReLU: Layer {
 
     public func backward(_ dy: Tensor) -> Tensor {
         guard let x = input else { preconditionFailure("\(summary): backward before forward") }
-        let dx = Tensor.reuse(&inputGrad, shape: x.shape)
+        let dx = Tensor(pooled: x.shape)
+        input = nil
         let c = channels
         let a = UnsafePointer(slope.value.pointer)
         let (src, grads, dst) = (UnsafePointer(x.pointer), UnsafePointer(dy.pointer), dx.pointer)
@@ -58,17 +64,22 @@ public final class PReLU: Layer {
 
 public final class ReLU: Layer {
     private var input: Tensor?
-    private var output: Tensor?
-    private var inputGrad: Tensor?
 
     public init() {}
 
     public var summary: String { "ReLU" }
     public func outputShape(_ input: [Int]) -> [Int] { input }
 
+    public func takeSaved() -> SavedActivations? {
+        defer { input = nil }
+        return input
+    }
+
+    public func restoreSaved(_ saved: SavedActivations?) { input = saved as? Tensor }
+
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         input = x
-        let y = Tensor.reuse(&output, shape: x.shape)
+        let y = Tensor(pooled: x.shape)
         let (src, dst) = (UnsafePointer(x.pointer), y.pointer)
         // replacing(with:where:) compiles to a compare and blend; pointwiseMax did not.
         forEachLaneGroup(count: x.count) { i, width in
@@ -80,7 +91,8 @@ public final class ReLU: Layer {
 
     public func backward(_ dy: Tensor) -> Tensor {
         guard let x = input else { preconditionFailure("ReLU: backward before forward") }
-        let dx = Tensor.reuse(&inputGrad, shape: x.shape)
+        let dx = Tensor(pooled: x.shape)
+        input = nil
         let (src, grads, dst) = (UnsafePointer(x.pointer), UnsafePointer(dy.pointer), dx.pointer)
         forEachLaneGroup(count: x.count) { i, width in
             let g = loadLanes(grads + i, width)

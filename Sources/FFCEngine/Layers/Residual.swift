@@ -10,8 +10,6 @@ public final class Residual: Layer {
     /// Applied to the sum (ResNet); nil for IResNet and MobileFaceNet blocks.
     public let activation: ReLU?
 
-    private var output: Tensor?
-    private var inputGrad: Tensor?
     /// Where the add's time goes, when attached (Sequential.attach).
     var profile: LayerProfile?
 
@@ -41,11 +39,26 @@ public final class Residual: Layer {
         body.multiplyAdds(input) + (shortcut?.multiplyAdds(input) ?? 0)
     }
 
+    public func takeSaved() -> SavedActivations? {
+        [body.takeSaved(), shortcut?.takeSaved()] as [SavedActivations?]
+    }
+
+    public func restoreSaved(_ saved: SavedActivations?) {
+        let parts = saved as? [SavedActivations?] ?? [nil, nil]
+        body.restoreSaved(parts[0])
+        shortcut?.restoreSaved(parts[1])
+    }
+
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        let main = body.forward(x, training: training)
-        let side = shortcut?.forward(x, training: training) ?? x
+        forward(x, training: training, keepingActivations: true)
+    }
+
+    /// See `Sequential.forward(_:training:keepingActivations:)`.
+    func forward(_ x: Tensor, training: Bool, keepingActivations keep: Bool) -> Tensor {
+        let main = body.forward(x, training: training, keepingActivations: keep)
+        let side = shortcut?.forward(x, training: training, keepingActivations: keep) ?? x
         precondition(main.shape == side.shape, "residual body \(main.shape) vs shortcut \(side.shape)")
-        let y = Tensor.reuse(&output, shape: main.shape)
+        let y = Tensor(pooled: main.shape)
         add(main, side, into: y, backward: false)
         guard let activation else { return y }
         return timed("ReLU", backward: false) { activation.forward(y, training: training) }
@@ -61,7 +74,7 @@ public final class Residual: Layer {
         let dy = activation.map { relu in timed("ReLU", backward: true) { relu.backward(dOutput) } } ?? dOutput
         let mainGrad = body.backward(dy)
         let sideGrad = shortcut?.backward(dy) ?? dy
-        let dx = Tensor.reuse(&inputGrad, shape: mainGrad.shape)
+        let dx = Tensor(pooled: mainGrad.shape)
         add(mainGrad, sideGrad, into: dx, backward: true)
         return dx
     }

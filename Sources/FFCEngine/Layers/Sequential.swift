@@ -2,6 +2,9 @@
 // A batch norm directly followed by a PReLU of the same width runs as one fused step
 // (BatchNorm.forward(_:training:then:)): the pair's activations make one trip through
 // memory instead of two. Both stay separate layers for names, parameters and model info.
+// A forward that will not be differentiated (`keepingActivations: false`: the gallery net,
+// embedding) drops what each layer kept as soon as the next has read its output, so only
+// a layer or two of activations is alive at a time.
 import Foundation
 
 public final class Sequential: Layer {
@@ -35,18 +38,41 @@ public final class Sequential: Layer {
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        forward(x, training: training, keepingActivations: true)
+    }
+
+    /// The forward; without `keepingActivations` no backward may follow, and every layer's
+    /// kept input is let go once its step ran.
+    public func forward(_ x: Tensor, training: Bool, keepingActivations keep: Bool) -> Tensor {
         var h = x
         for step in steps {
             switch step {
             case .single(let layer):
-                h = timed(layer, backward: false) { layer.forward(h, training: training) }
+                h = timed(layer, backward: false) {
+                    if !keep, let nested = layer as? Sequential {
+                        return nested.forward(h, training: training, keepingActivations: false)
+                    }
+                    if !keep, let block = layer as? Residual {
+                        return block.forward(h, training: training, keepingActivations: false)
+                    }
+                    return layer.forward(h, training: training)
+                }
+                if !keep { _ = layer.takeSaved() }
             case .batchNormPReLU(let bn, let prelu):
                 h = timed(bn, backward: false, kind: "BatchNorm+PReLU") {
                     bn.forward(h, training: training, then: prelu)
                 }
+                if !keep { _ = bn.takeSaved() }
             }
         }
         return h
+    }
+
+    public func takeSaved() -> SavedActivations? { layers.map { $0.layer.takeSaved() } as [SavedActivations?] }
+
+    public func restoreSaved(_ saved: SavedActivations?) {
+        let parts = saved as? [SavedActivations?] ?? []
+        for (i, entry) in layers.enumerated() { entry.layer.restoreSaved(i < parts.count ? parts[i] : nil) }
     }
 
     public func backward(_ dy: Tensor) -> Tensor {

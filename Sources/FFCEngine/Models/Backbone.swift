@@ -67,12 +67,21 @@ public final class Backbone {
 
     /// images (N, H, W, 3) → embeddings (N, D), not normalised. The result is owned by the
     /// net and overwritten by the next forward.
-    public func forward(input: Tensor, training: Bool) -> Tensor {
+    /// With `keepingActivations: false` (a forward no backward follows: the gallery net,
+    /// embedding) activations are let go layer by layer instead of kept for a backward.
+    public func forward(input: Tensor, training: Bool, keepingActivations: Bool = true) -> Tensor {
         precondition(
             input.shape.count == 4 && input.shape[1] == inputSize && input.shape[2] == inputSize && input.shape[3] == 3,
             "\(architecture) expects (N, \(inputSize), \(inputSize), 3) input, got \(input.shape)")
-        return network.forward(input, training: training)
+        return network.forward(input, training: training, keepingActivations: keepingActivations)
     }
+
+    /// What the last forward kept for its backward, taken from the net (see `Layer.takeSaved`):
+    /// run another forward, its backward, then `restoreSaved` this and the first one's backward.
+    public func takeSaved() -> SavedActivations? { network.takeSaved() }
+
+    /// Puts back what `takeSaved` took.
+    public func restoreSaved(_ saved: SavedActivations?) { network.restoreSaved(saved) }
 
     /// Accumulates every parameter's gradient from dEmbedding (N, D). Returns dInput
     /// (N, H, W, 3) only when `inputGradient` is asked for: training never needs it, and the

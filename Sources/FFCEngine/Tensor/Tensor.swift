@@ -7,8 +7,10 @@
 // floats (memcpy, not gathers), and depthwise convolution, batch norm and PReLU vectorise
 // across the contiguous channel axis. Fully connected activations are (N, C).
 //
-// Memory: a layer keeps its output and input-gradient tensors between steps and only grows
-// them when a larger shape arrives (`Tensor.reuse`), so resident memory is flat over a run.
+// Memory: layer outputs and input gradients are pooled tensors (`Tensor(pooled:)`): their
+// block returns to the `ActivationPool` when the last reference goes, so an activation
+// costs memory only while someone keeps it, and steady-state training allocates nothing.
+// Other long-lived buffers grow in place when a larger shape arrives (`Tensor.reuse`).
 import Foundation
 
 /// A dense, row-major float32 tensor that owns (or views) one allocation.
@@ -23,6 +25,8 @@ public final class Tensor: @unchecked Sendable {
     public private(set) var pointer: UnsafeMutablePointer<Float>
     /// Set for a view: the tensor whose memory this one borrows (kept alive by this reference).
     private let base: Tensor?
+    /// Set when the memory is a block of this pool, given back on deinit.
+    private let pool: ActivationPool?
 
     /// A zero-filled tensor.
     public init(shape: [Int]) {
@@ -33,6 +37,18 @@ public final class Tensor: @unchecked Sendable {
         pointer = .allocate(capacity: capacity)
         pointer.initialize(repeating: 0, count: capacity)
         base = nil
+        pool = nil
+    }
+
+    /// A tensor whose memory is a block of `pool`, returned to it when this tensor goes.
+    /// Contents are undefined: for outputs the caller overwrites in full.
+    public init(pooled shape: [Int], pool: ActivationPool = ActivationPool.current) {
+        let n = shape.reduce(1, *)
+        self.shape = shape
+        count = n
+        (pointer, capacity) = pool.acquire(n)
+        base = nil
+        self.pool = pool
     }
 
     public convenience init(shape: [Int], values: [Float]) {
@@ -49,10 +65,15 @@ public final class Tensor: @unchecked Sendable {
         capacity = base.count
         pointer = base.pointer
         self.base = base
+        pool = nil
     }
 
     deinit {
-        if base == nil { pointer.deallocate() }
+        if let pool {
+            pool.release(pointer, capacity: capacity)
+        } else if base == nil {
+            pointer.deallocate()
+        }
     }
 
     /// The buffer in `slot`, reshaped to `shape`; allocated only when the slot is empty or
@@ -60,7 +81,7 @@ public final class Tensor: @unchecked Sendable {
     /// - Complexity: O(1) when the capacity suffices, else O(count).
     public static func reuse(_ slot: inout Tensor?, shape: [Int]) -> Tensor {
         let n = shape.reduce(1, *)
-        if let t = slot, t.base == nil, t.capacity >= n {
+        if let t = slot, t.base == nil, t.pool == nil, t.capacity >= n {
             t.shape = shape
             t.count = n
             return t

@@ -21,7 +21,7 @@ public final class GalleryNet {
     /// G(batch) as unit rows. In training mode, as in the original, which never switches its
     /// gallery net to eval: batch norm uses the batch's own statistics.
     func features(of batch: Tensor) -> [Float] {
-        let embedding = net.forward(input: batch, training: true)
+        let embedding = net.forward(input: batch, training: true, keepingActivations: false)
         var rows = embedding.values
         L2Normalize.normalizeRows(&rows, dim: embedding.shape[1])
         return rows

@@ -52,7 +52,9 @@ public final class Trainer {
     let totalSteps: Int
     private(set) var identityLoader: IdentityLoader
     private(set) var instanceLoader: InstanceLoader
-    private let probeNorm = L2Normalize()
+    /// One per half, so each keeps its own forward for its backward.
+    private let probeNormX = L2Normalize()
+    private let probeNormY = L2Normalize()
     let validator: Validator?
     let binValidator: BinValidator?
     /// Completed steps.
@@ -196,24 +198,23 @@ public final class Trainer {
 
     /// The probe net's part of a step: P(x) and P(y) as separate forwards (batch norm sees
     /// each half alone, as in the original), the head's two passes, and both backwards into
-    /// P's gradients. The net keeps one forward's activations, so x is run again for its
-    /// backward, with the running statistics put back to what the two forwards left.
+    /// P's gradients, y's first. Each half is forwarded once: what the net kept from P(x) is
+    /// set aside while P(y) runs and put back for x's backward.
     private func probeStep(
         _ batch: StepBatch, galleryX: [Float]?, galleryY: [Float]?, galleryLabels: (x: [Int], y: [Int])? = nil
     ) -> HeadStepOutput {
-        let probeX = probeNorm.forward(probe.forward(input: batch.x, training: true), training: true).values
-        let featuresY = probeNorm.forward(probe.forward(input: batch.y, training: true), training: true)
+        let featuresX = probeNormX.forward(probe.forward(input: batch.x, training: true), training: true)
+        let savedX = probe.takeSaved()
+        let featuresY = probeNormY.forward(probe.forward(input: batch.y, training: true), training: true)
         var headBatch = HeadBatch(
-            probeX: probeX, probeY: featuresY.values, labelsX: batch.labelsX, labelsY: batch.labelsY,
+            probeX: featuresX.values, probeY: featuresY.values, labelsX: batch.labelsX, labelsY: batch.labelsY,
             galleryX: galleryX, galleryY: galleryY, pairRows: batch.pairRows, step: step)
         (headBatch.galleryLabelsX, headBatch.galleryLabelsY) = (galleryLabels?.x, galleryLabels?.y)
         let output = head.forwardBackward(headBatch)
         probe.zeroGrad()
-        probe.backward(probeNorm.backward(Tensor(shape: featuresY.shape, values: output.gradProbeY)))
-        let runningStatistics = probe.buffers.map { $0.tensor.clone() }
-        let featuresX = probeNorm.forward(probe.forward(input: batch.x, training: true), training: true)
-        probe.backward(probeNorm.backward(Tensor(shape: featuresX.shape, values: output.gradProbeX)))
-        for (buffer, saved) in zip(probe.buffers, runningStatistics) { buffer.tensor.copy(from: saved) }
+        probe.backward(probeNormY.backward(Tensor(shape: featuresY.shape, values: output.gradProbeY)))
+        probe.restoreSaved(savedX)
+        probe.backward(probeNormX.backward(Tensor(shape: featuresX.shape, values: output.gradProbeX)))
         return output
     }
 
