@@ -69,10 +69,15 @@ public final class Backbone {
     /// net and overwritten by the next forward.
     /// With `keepingActivations: false` (a forward no backward follows: the gallery net,
     /// embedding) activations are let go layer by layer instead of kept for a backward.
+    /// Images forwarded since the net was made: × `multiplyAdds` per image is the forward
+    /// compute a caller spent (the trainer's step forwards each probe image once).
+    public private(set) var forwardedImages = 0
+
     public func forward(input: Tensor, training: Bool, keepingActivations: Bool = true) -> Tensor {
         precondition(
             input.shape.count == 4 && input.shape[1] == inputSize && input.shape[2] == inputSize && input.shape[3] == 3,
             "\(architecture) expects (N, \(inputSize), \(inputSize), 3) input, got \(input.shape)")
+        forwardedImages += input.shape[0]
         return network.forward(input, training: training, keepingActivations: keepingActivations)
     }
 
