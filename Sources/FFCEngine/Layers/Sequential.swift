@@ -13,6 +13,8 @@ public final class Sequential: Layer {
     private let steps: [Step]
     /// Where forward and backward add their layers' times, when attached.
     var profile: LayerProfile?
+    /// Where forward and backward add the multiply-adds their layers executed, when attached.
+    var executed: ExecutedCompute?
 
     private enum Step {
         case single(any Layer)
@@ -48,6 +50,7 @@ public final class Sequential: Layer {
         for step in steps {
             switch step {
             case .single(let layer):
+                executed?.countForward(layer, input: h.shape)
                 h = timed(layer, backward: false) {
                     if !keep, let nested = layer as? Sequential {
                         return nested.forward(h, training: training, keepingActivations: false)
@@ -81,6 +84,7 @@ public final class Sequential: Layer {
             switch step {
             case .single(let layer):
                 g = timed(layer, backward: true) { layer.backward(g) }
+                executed?.countBackward(layer, input: g.shape)
             case .batchNormPReLU(let bn, let prelu):
                 g = timed(bn, backward: true, kind: "BatchNorm+PReLU") { bn.backward(g, through: prelu) }
             }

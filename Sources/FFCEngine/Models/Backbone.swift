@@ -57,7 +57,11 @@ public final class Backbone {
         let workspace = ConvWorkspace()
         for case let conv as Conv2D in layers.map(\.layer) { conv.workspace = workspace }
         stem = layers.first { $0.layer.children.isEmpty }?.layer as? Conv2D
+        network.attach(executed)
     }
+
+    /// Multiply-adds the net's layers ran, forward and backward (see ExecutedCompute).
+    public let executed = ExecutedCompute()
 
     /// The convolution that reads the image, whose input gradient a training step never needs.
     private let stem: Conv2D?

@@ -31,6 +31,33 @@ public enum TrainerError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// A step's executed multiply-adds (ExecutedCompute) and what the model's count × the
+/// images each net should forward predicts: `forwardRatio` 1 means each image went through
+/// each net once. The backward is listed apart (about 2× its forward: dW and dX).
+public struct StepCompute: Sendable, Equatable {
+    public var probeForward = 0
+    public var probeBackward = 0
+    public var galleryForward = 0
+    /// `ffc model info`'s multiply-adds per image.
+    public var perImage = 0
+    public var probeImages = 0
+    public var galleryImages = 0
+
+    /// Forward multiply-adds both nets ran over model count × images.
+    public var forwardRatio: Double {
+        Double(probeForward + galleryForward) / Double(max(1, perImage * (probeImages + galleryImages)))
+    }
+
+    /// One line: executed GFLOP (2 per multiply-add) per step against the model's figure.
+    public var summary: String {
+        let g = { (macs: Int) in String(format: "%.1f", 2 * Double(macs) / 1e9) }
+        return "compute per step: forward \(g(probeForward + galleryForward)) GFLOP executed "
+            + "(probe \(g(probeForward)), gallery \(g(galleryForward))) vs model \(g(perImage)) GFLOP × "
+            + "\(probeImages + galleryImages) images = \(g(perImage * (probeImages + galleryImages))) "
+            + "(\(String(format: "%.3f", forwardRatio))×); probe backward \(g(probeBackward)) GFLOP"
+    }
+}
+
 /// One finished step: its record (the head's and the trainer's figures; the run adds timing,
 /// memory and loader balance), whether SGD updated, and a ReduceLROnPlateau reduction.
 struct TrainedStep {
@@ -67,6 +94,8 @@ public final class Trainer {
     var poolsDiverged = false
     /// Every rank's figures of the last step, in rank order.
     var lastRankStats: [RankStepStats] = []
+    /// What the last step's layers executed (multiply-adds), against the model's count.
+    private(set) var lastStepCompute = StepCompute()
 
     init(
         config: TrainingConfig, makeHead: HeadFactory, communicator: any Communicator = SingleProcessCommunicator()
@@ -149,6 +178,8 @@ public final class Trainer {
         let batch = StepBatch(pairs: pairs, instances: instances, side: probe.inputSize)
         let rate = currentLearningRate
         optimizer.learningRate = rate
+        probe.executed.reset()
+        gallery?.net.executed.reset()
         var galleryX: [Float]?
         var galleryY: [Float]?
         var galleryLabels: (x: [Int], y: [Int])?
@@ -172,6 +203,10 @@ public final class Trainer {
             head.update(learningRate: rate)
         }
         step += 1
+        lastStepCompute = StepCompute(
+            probeForward: probe.executed.forward, probeBackward: probe.executed.backward,
+            galleryForward: gallery?.net.executed.forward ?? 0, perImage: probe.multiplyAddsPerImage,
+            probeImages: config.probeImagesPerStep, galleryImages: gallery == nil ? 0 : config.probeImagesPerStep)
         var record = output.record
         record.step = step
         record.epoch = epoch

@@ -557,6 +557,9 @@ public final class TrainingRun: ConsoleSource {
         {
             saveCheckpoint(reason: completed ? "end of run" : "on stop")
         }
+        if trainer.step > 0 {
+            record(EventRecord(step: trainer.step, kind: .info, message: trainer.lastStepCompute.summary))
+        }
         if trainer.poolChecks > 0 && !trainer.poolsDiverged {
             record(
                 EventRecord(
