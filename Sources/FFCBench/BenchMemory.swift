@@ -88,7 +88,7 @@ public struct BenchMemory: ParsableCommand {
         }
         let index = try measureIndex(database)
         let memory = try train(database, identities: index.identities, runDir: runDir)
-        let rows = try self.rows(index: index, memory: memory, uptime: uptime)
+        let rows = try self.rows(index: index, memory: memory, uptime: uptime) + openRows(database)
         if json {
             for row in rows { try JSONLine.print(row) }
         } else {
@@ -100,7 +100,9 @@ public struct BenchMemory: ParsableCommand {
     private func removeScratch(runDir: String, synthesised: SynthOptions?) {
         try? FileManager.default.removeItem(atPath: runDir)
         if let s = synthesised {
-            for path in [s.out, s.baseName + "_kv.txt"] { try? FileManager.default.removeItem(atPath: path) }
+            for path in [s.out, s.baseName + "_kv.txt", s.baseName + "_kv.txt.ffcindex"] {
+                try? FileManager.default.removeItem(atPath: path)
+            }
         }
     }
 

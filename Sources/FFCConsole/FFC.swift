@@ -44,6 +44,7 @@ struct Bench: ParsableCommand {
             BenchEval.self,
             BenchConsole.self,
             BenchMemory.self,
+            BenchOpen.self,
             BenchScale.self,
         ]
     )

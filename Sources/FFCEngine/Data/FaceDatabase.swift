@@ -63,18 +63,22 @@ public final class FaceDatabase: Sendable {
     /// default name beside it). A path ending in `.rec`, or a folder holding `train.rec`, is a
     /// RecordIO set (its `.idx` and `property` beside it; its kv entry is ignored). With `verifyKeys`, every kv key is looked up once (about 1 µs
     /// per key), so a key missing from its LMDB is reported now rather than mid-training.
-    public static func open(paths: [String], kvPaths: [String?] = [], verifyKeys: Bool = true) throws
-        -> FaceDatabase
-    {
+    ///
+    /// With `cacheIndex`, an LMDB part's keys, labels and identity index come from
+    /// `KV.ffcindex` beside its kv file when that is still valid (FaceDatabase+Index.swift), and
+    /// are rebuilt and rewritten when not, `reporter` saying why and showing progress.
+    public static func open(
+        paths: [String], kvPaths: [String?] = [], verifyKeys: Bool = true, cacheIndex: Bool = true,
+        reporter: IndexReporter = .standardError
+    ) throws -> FaceDatabase {
         guard kvPaths.isEmpty || kvPaths.count == paths.count else {
             throw FaceDatabaseError.countMismatch(databases: paths.count, kvFiles: kvPaths.count)
         }
         var parts: [Part] = []
         var readers: [Source] = []
-        var keyBytes: [UInt8] = []
-        var keyStarts: [Int] = [0]
-        var labels: [Int32] = []
+        var indexes: [PartIndex] = []
         var labelOffset = 0
+        var imageCount = 0
         for (d, path) in paths.enumerated() {
             if let recPath = RecordIOFile.recordPath(for: path) {
                 guard FileManager.default.fileExists(atPath: recPath) else {
@@ -84,14 +88,20 @@ public final class FaceDatabase: Sendable {
                 parts.append(
                     Part(
                         format: .recordIO, path: recPath, kvPath: set.indexPath, labelOffset: labelOffset,
-                        identityCount: set.identityCount, firstImage: labels.count, imageCount: set.imageCount,
+                        identityCount: set.identityCount, firstImage: imageCount, imageCount: set.imageCount,
                         skippedRecords: set.skippedRecords))
+                var keyBytes: [UInt8] = []
+                var keyStarts = [0]
                 for key in set.imageKeys {
                     keyBytes.append(contentsOf: String(key).utf8)
                     keyStarts.append(keyBytes.count)
                 }
-                labels.append(contentsOf: set.imageLabels.map { $0 + Int32(labelOffset) })
+                indexes.append(
+                    PartIndex(
+                        keyBytes: keyBytes, keyStarts: keyStarts, labels: set.imageLabels,
+                        identityCount: set.identityCount))
                 labelOffset += set.identityCount
+                imageCount += set.imageCount
                 readers.append(.recordIO(set))
                 continue
             }
@@ -102,55 +112,56 @@ public final class FaceDatabase: Sendable {
             guard FileManager.default.fileExists(atPath: kvPath) else {
                 throw FaceDatabaseError.missingKVFile(path: kvPath, database: path)
             }
-            let kv = try KVFile(path: kvPath)
-            guard kv.count > 0 else { throw FaceDatabaseError.emptyDatabase(path: path) }
             let reader = try LMDBReader(path: path)
-            if verifyKeys {
-                let txn = try reader.beginRead()
-                for i in 0..<kv.count where try txn.get(kv.key(i)) == nil {
-                    throw FaceDatabaseError.keyNotInDatabase(
-                        key: kv.key(i), kvFile: kvPath, line: Int(kv.lines[i]), database: path)
-                }
-            }
-            let identities = Int(kv.labels.max()!) + 1
+            let index = try lmdbIndex(
+                path: path, kvPath: kvPath, reader: reader, verifyKeys: verifyKeys, cacheIndex: cacheIndex,
+                reporter: reporter)
             parts.append(
                 Part(
-                    path: path, kvPath: kvPath, labelOffset: labelOffset, identityCount: identities,
-                    firstImage: labels.count, imageCount: kv.count))
-            let base = keyBytes.count
-            keyBytes.append(contentsOf: kv.keyBytes)
-            keyStarts.append(contentsOf: kv.keyStarts.dropFirst().map { $0 + base })
-            labels.append(contentsOf: kv.labels.map { $0 + Int32(labelOffset) })
-            labelOffset += identities
+                    path: path, kvPath: kvPath, labelOffset: labelOffset, identityCount: index.identityCount,
+                    firstImage: imageCount, imageCount: index.imageCount))
+            indexes.append(index)
+            labelOffset += index.identityCount
+            imageCount += index.imageCount
             readers.append(.lmdb(reader))
         }
-        return FaceDatabase(
-            parts: parts, readers: readers, keyBytes: keyBytes, keyStarts: keyStarts, labels: labels,
-            identityCount: labelOffset)
+        return FaceDatabase(parts: parts, readers: readers, indexes: indexes)
     }
 
-    private init(
-        parts: [Part], readers: [Source], keyBytes: [UInt8], keyStarts: [Int], labels: [Int32],
-        identityCount: Int
-    ) {
+    /// Concatenates the parts' indexes: part d's labels offset by `labelOffset`, its images by
+    /// `firstImage`, so the identity index is the same stable sort by global label.
+    private init(parts: [Part], readers: [Source], indexes: [PartIndex]) {
         self.parts = parts
         self.readers = readers
-        self.keyBytes = keyBytes
-        self.keyStarts = keyStarts
-        self.labels = labels
-        // Counting sort of images by label: stable, so an identity's images keep kv order.
-        var starts = [Int](repeating: 0, count: identityCount + 1)
-        for y in labels { starts[Int(y) + 1] += 1 }
-        for y in 0..<identityCount { starts[y + 1] += starts[y] }
-        var fill = starts
-        var byIdentity = [UInt32](repeating: 0, count: labels.count)
-        for (i, y) in labels.enumerated() {
-            byIdentity[fill[Int(y)]] = UInt32(i)
-            fill[Int(y)] += 1
+        if indexes.count == 1 {
+            let only = indexes[0]
+            keyBytes = only.keyBytes
+            keyStarts = only.keyStarts
+            labels = only.labels
+            identityStarts = only.identityStarts
+            imagesByIdentity = only.imagesByIdentity
+        } else {
+            var keyBytes: [UInt8] = []
+            var keyStarts = [0]
+            var labels: [Int32] = []
+            var identityStarts = [0]
+            var imagesByIdentity: [UInt32] = []
+            for (part, index) in zip(parts, indexes) {
+                let base = keyBytes.count
+                keyBytes.append(contentsOf: index.keyBytes)
+                keyStarts.append(contentsOf: index.keyStarts.dropFirst().map { $0 + base })
+                labels.append(contentsOf: index.labels.map { $0 + Int32(part.labelOffset) })
+                identityStarts.append(contentsOf: index.identityStarts.dropFirst().map { $0 + part.firstImage })
+                imagesByIdentity.append(contentsOf: index.imagesByIdentity.map { $0 + UInt32(part.firstImage) })
+            }
+            self.keyBytes = keyBytes
+            self.keyStarts = keyStarts
+            self.labels = labels
+            self.identityStarts = identityStarts
+            self.imagesByIdentity = imagesByIdentity
         }
-        identityStarts = starts
-        imagesByIdentity = byIdentity
-        presentIdentities = (0..<identityCount).filter { starts[$0 + 1] > starts[$0] }.map { UInt32($0) }
+        let starts = identityStarts
+        presentIdentities = (0..<(starts.count - 1)).filter { starts[$0 + 1] > starts[$0] }.map { UInt32($0) }
     }
 
     /// Global label of image i. - Complexity: O(1).

@@ -63,6 +63,14 @@ public final class LMDBReader: @unchecked Sendable {
 
     deinit { mdb_env_close(env) }
 
+    /// The file holding the records of the environment at `path`: `path/data.mdb` for a
+    /// directory, else `path` itself (an MDB_NOSUBDIR environment).
+    public static func dataFile(for path: String) -> String {
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        return exists && !isDirectory.boolValue ? path : path + "/data.mdb"
+    }
+
     /// Number of records.
     public func count() throws(LMDBError) -> Int {
         var stat = MDB_stat()
@@ -105,6 +113,17 @@ public final class LMDBReadTransaction {
             var keyVal = MDB_val(mv_size: k.count, mv_data: k.baseAddress)
             return mdb_get(txn, dbi, &keyVal, &value)
         }
+        if code == MDB_NOTFOUND { return nil }
+        try check(code, path, "get")
+        return UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size)
+    }
+
+    /// The value stored under the key `bytes`, as `get(_:)`, without building a String.
+    /// - Complexity: O(log n) B-tree lookup.
+    public func get(bytes key: UnsafeRawBufferPointer) throws(LMDBError) -> UnsafeRawBufferPointer? {
+        var value = MDB_val()
+        var keyVal = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        let code = mdb_get(txn, dbi, &keyVal, &value)
         if code == MDB_NOTFOUND { return nil }
         try check(code, path, "get")
         return UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size)
