@@ -13,6 +13,9 @@ public final class Sequential: Layer {
     private let steps: [Step]
     /// Where forward and backward add their layers' times, when attached.
     var profile: LayerProfile?
+    /// Told each layer whose backward just returned (both of a fused pair), so a caller can
+    /// act on gradients as soon as they are final (data parallelism's gradient buckets).
+    var backwardDone: ((any Layer) -> Void)?
 
     private enum Step {
         case single(any Layer)
@@ -81,8 +84,11 @@ public final class Sequential: Layer {
             switch step {
             case .single(let layer):
                 g = timed(layer, backward: true) { layer.backward(g) }
+                backwardDone?(layer)
             case .batchNormPReLU(let bn, let prelu):
                 g = timed(bn, backward: true, kind: "BatchNorm+PReLU") { bn.backward(g, through: prelu) }
+                backwardDone?(bn)
+                backwardDone?(prelu)
             }
         }
         return g
