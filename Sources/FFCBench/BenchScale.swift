@@ -26,6 +26,8 @@ public struct BenchScale: ParsableCommand {
     @Option(help: "Identities to synthesise.") var identities = 200
     @Option(help: "Embedding size D.") var featDim = 128
     @Option(help: "Where the database and runs go (deleted afterwards).") var workDir = "data/bench-scale"
+    @Flag(inversion: .prefixedNo, help: "Batch norm over both ranks' rows (--sync-bn) in the runs.")
+    var syncBn = true
     @Flag(help: "Print one JSON object per row instead of a table.") var json = false
     @Flag(help: .hidden) var probeAllreduce = false
 
@@ -62,9 +64,9 @@ public struct BenchScale: ParsableCommand {
                     ffc, "train", synth.out, "--net-type", net, "--input-size", String(size), "--feat-dim",
                     String(featDim), "--batch-size", String(batch), "--queue-size",
                     String(TrainingFlags.demoQueueSize(identities: identities, batchSize: batchSize)), "--max-steps",
-                    String(steps), "--checkpoint-every", "0", "--headless", "--sync-bn", "--run-dir",
+                    String(steps), "--checkpoint-every", "0", "--headless", "--run-dir",
                     workDir + "/" + net + "-" + runDir,
-                ]
+                ] + (syncBn ? ["--sync-bn"] : [])
             }
             // 1 rank × 2 threads at B; 2 ranks × 1 thread at B/2 each; 1 rank × 1 thread at B/2
             // (one rank's share alone, what two ranks would do at perfect scaling).
@@ -159,7 +161,7 @@ public struct BenchScale: ParsableCommand {
                     "globalBatch": threads == 1 && ranks == 1 ? batchSize / 2 : batchSize,
                     "probeImagesPerSecond": Harness.fixed(s.imagesPerSecond, 1), "stepMs": Harness.fixed(s.stepMs, 1),
                     "computeMs": Harness.fixed(s.computeMs, 1), "allGatherMs": Harness.fixed(s.allGatherMs, 1),
-                    "waitMs": Harness.fixed(s.waitMs, 1), "load": load,
+                    "waitMs": Harness.fixed(s.waitMs, 1), "load": load, "syncBN": syncBn,
                 ]
                 if ranks == 2 {
                     row["allReduceMs"] = Harness.fixed(s.allReduceMs, 1)
