@@ -1,7 +1,9 @@
-// `ffc bench scale`: what data parallelism buys on this machine. Trains the same global batch
-// twice on a synthesised database — one process × 2 threads, then `mpirun -np 2` × 1 thread
-// each — and reads the step records: probe img/s, the step split per rank (compute, all-reduce,
-// all-gather, data wait) and bytes each rank puts into collectives per step. Then measures the
+// `ffc bench scale`: what data parallelism buys on this machine. Per backbone, trains on a
+// synthesised database one process × 2 threads at the global batch B, `mpirun -np 2` × 1
+// thread at B/2 each, and one process × 1 thread at B/2 (one rank's share alone), and reads
+// the step records: probe img/s, the step split per rank (compute, all-reduce — the part the
+// step waited for and the part hidden behind the backward — all-gather, data wait), bytes each
+// rank puts into collectives per step, and the scaling efficiency against both baselines. Then measures the
 // all-reduce alone under `mpirun -np 2` (`--probe-allreduce`: medians over 1 K … 1 M floats),
 // fits latency α and seconds per byte β to t(n) = 2α + n·β (at R = 2 the fixed-order all-reduce
 // sends and receives n bytes per rank in two messages), and projects the all-reduce of the
@@ -17,13 +19,15 @@ public struct BenchScale: ParsableCommand {
         abstract: "1 rank × 2 threads vs 2 ranks × 1 thread (mpirun), step split, all-reduce fit, 8/64-rank projection."
     )
 
-    @Option(help: "Backbone.") var netType = "tiny"
+    @Option(help: "Backbone, or several separated by commas (mobilefacenet,ir18).") var netType = "tiny"
     @Option(help: "Side of synthesised images and the net's input, in pixels.") var size = 32
     @Option(help: "Identity pairs per step over both ranks (each rank takes half).") var batchSize = 16
     @Option(help: "Steps per run; the first 3 are left out of the medians.") var steps = 13
     @Option(help: "Identities to synthesise.") var identities = 200
     @Option(help: "Embedding size D.") var featDim = 128
     @Option(help: "Where the database and runs go (deleted afterwards).") var workDir = "data/bench-scale"
+    @Flag(inversion: .prefixedNo, help: "Batch norm over both ranks' rows (--sync-bn) in the runs.")
+    var syncBn = true
     @Flag(help: "Print one JSON object per row instead of a table.") var json = false
     @Flag(help: .hidden) var probeAllreduce = false
 
@@ -37,6 +41,7 @@ public struct BenchScale: ParsableCommand {
     public func run() throws {
         if probeAllreduce { return probe() }
         guard batchSize >= 4, batchSize % 2 == 0 else { throw ValidationError("--batch-size must be even and ≥ 4") }
+        let nets = netType.split(separator: ",").map(String.init)
         let ffc =
             ProcessInfo.processInfo.arguments[0].hasPrefix("/")
             ? ProcessInfo.processInfo.arguments[0]
@@ -49,27 +54,41 @@ public struct BenchScale: ParsableCommand {
             pairs: 0)
         _ = try SyntheticDatabase.write(synth)
         let load = LoadProbe.read()
-        func train(_ runDir: String, batch: Int) -> [String] {
-            [
-                ffc, "train", synth.out, "--net-type", netType, "--input-size", String(size), "--feat-dim",
-                String(featDim), "--batch-size", String(batch), "--queue-size",
-                String(TrainingFlags.demoQueueSize(identities: identities, batchSize: batchSize)), "--max-steps",
-                String(steps), "--checkpoint-every", "0", "--headless", "--sync-bn", "--run-dir",
-                workDir + "/" + runDir,
-            ]
-        }
         let mpirun = [
             "mpirun", "--oversubscribe", "-np", "2", "--mca", "btl", "self,vader", "-x", "OPENBLAS_NUM_THREADS",
         ]
-        guard PythonReference.execute("env", ["OPENBLAS_NUM_THREADS=2"] + train("one", batch: batchSize))?.status == 0
-        else { throw ValidationError("the 1-rank run failed (run it by hand: \(train("one", batch: batchSize)))") }
-        guard
-            PythonReference.execute("env", ["OPENBLAS_NUM_THREADS=1"] + mpirun + train("two", batch: batchSize / 2))?
-                .status == 0
-        else {
-            throw ValidationError(
-                "the 2-rank run failed (is Open MPI installed? as root set OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1)"
-            )
+        var measured: [(net: String, runs: Runs)] = []
+        for net in nets {
+            func train(_ runDir: String, batch: Int) -> [String] {
+                [
+                    ffc, "train", synth.out, "--net-type", net, "--input-size", String(size), "--feat-dim",
+                    String(featDim), "--batch-size", String(batch), "--queue-size",
+                    String(TrainingFlags.demoQueueSize(identities: identities, batchSize: batchSize)), "--max-steps",
+                    String(steps), "--checkpoint-every", "0", "--headless", "--run-dir",
+                    workDir + "/" + net + "-" + runDir,
+                ] + (syncBn ? ["--sync-bn"] : [])
+            }
+            // 1 rank × 2 threads at B; 2 ranks × 1 thread at B/2 each; 1 rank × 1 thread at B/2
+            // (one rank's share alone, what two ranks would do at perfect scaling).
+            let plans: [(String, [String], String)] = [
+                ("one", ["OPENBLAS_NUM_THREADS=2"] + train("one", batch: batchSize), "1 rank × 2 threads"),
+                ("two", ["OPENBLAS_NUM_THREADS=1"] + mpirun + train("two", batch: batchSize / 2), "2 ranks × 1 thread"),
+                ("half", ["OPENBLAS_NUM_THREADS=1"] + train("half", batch: batchSize / 2), "1 rank × 1 thread"),
+            ]
+            for (_, command, name) in plans {
+                guard PythonReference.execute("env", command)?.status == 0 else {
+                    throw ValidationError(
+                        "the \(net) \(name) run failed (run it by hand: env \(command.joined(separator: " "))); as root set OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"
+                    )
+                }
+            }
+            measured.append(
+                (
+                    net,
+                    Runs(
+                        one: try records(workDir + "/" + net + "-one"), two: try records(workDir + "/" + net + "-two"),
+                        half: try records(workDir + "/" + net + "-half"))
+                ))
         }
         guard
             let probeOut = PythonReference.execute(
@@ -77,9 +96,11 @@ public struct BenchScale: ParsableCommand {
             probeOut.status == 0
         else { throw ValidationError("the all-reduce probe failed") }
         let probes = PythonReference.rows(ProbeRow.self, in: probeOut.stdout)
-        let one = try records(workDir + "/one")
-        let two = try records(workDir + "/two")
-        try report(one: one, two: two, probes: probes, load: load)
+        try report(measured, probes: probes, load: load)
+    }
+
+    struct Runs {
+        var one, two, half: [StepRecord]
     }
 
     func records(_ runDir: String) throws -> [StepRecord] {
@@ -88,16 +109,18 @@ public struct BenchScale: ParsableCommand {
     }
 
     struct Split {
-        var imagesPerSecond, stepMs, computeMs, allReduceMs, allGatherMs, waitMs: Double
+        var imagesPerSecond, stepMs, computeMs, allReduceMs, allReduceWaitMs, allGatherMs, waitMs: Double
         var bytes: Int
+        var buckets: Int
     }
 
+    /// Medians over the steps; per step the slowest rank's figure.
     func split(_ records: [StepRecord], probeImagesPerStep: Int) -> Split {
         let m = Harness.median
         let step = m(records.map(\.stepSeconds))
         let ranks = records.compactMap(\.ranks)
-        func rankMedian(_ key: KeyPath<RankStepStats, Double>) -> Double {
-            ranks.isEmpty ? 0 : 1000 * m(ranks.map { $0.map { $0[keyPath: key] }.max() ?? 0 })
+        func rankMedian(_ value: (RankStepStats) -> Double) -> Double {
+            ranks.isEmpty ? 0 : 1000 * m(ranks.map { $0.map(value).max() ?? 0 })
         }
         let wait =
             ranks.isEmpty
@@ -106,17 +129,18 @@ public struct BenchScale: ParsableCommand {
         return Split(
             imagesPerSecond: Double(probeImagesPerStep) / step, stepMs: 1000 * step,
             computeMs: ranks.isEmpty ? 1000 * step - wait : rankMedian(\.computeSeconds),
-            allReduceMs: rankMedian(\.allReduceSeconds), allGatherMs: rankMedian(\.allGatherSeconds), waitMs: wait,
-            bytes: ranks.last?.first?.communicatedBytes ?? 0)
+            allReduceMs: rankMedian(\.allReduceSeconds),
+            allReduceWaitMs: rankMedian { $0.allReduceWaitSeconds ?? $0.allReduceSeconds },
+            allGatherMs: rankMedian(\.allGatherSeconds), waitMs: wait,
+            bytes: ranks.last?.first?.communicatedBytes ?? 0, buckets: ranks.last?.first?.gradientBuckets ?? 0)
     }
 
-    func report(one: [StepRecord], two: [StepRecord], probes: [ProbeRow], load: String) throws {
+    func report(_ measured: [(net: String, runs: Runs)], probes: [ProbeRow], load: String) throws {
         var config = TrainingConfig()
         config.batchSize = batchSize
         let probeImages = config.probeImagesPerStep
-        let a = split(one, probeImagesPerStep: probeImages)
-        let b = split(two, probeImagesPerStep: probeImages)
-        let efficiency = b.imagesPerSecond / a.imagesPerSecond
+        config.batchSize = batchSize / 2
+        let halfImages = config.probeImagesPerStep
         // Fit t(n) = 2α + n·β on the smallest and largest probe.
         let sorted = probes.sorted { $0.floats < $1.floats }
         guard let small = sorted.first, let large = sorted.last, large.floats > small.floats else {
@@ -124,18 +148,50 @@ public struct BenchScale: ParsableCommand {
         }
         let beta = max(0, (large.seconds - small.seconds) / Double(4 * (large.floats - small.floats)))
         let alpha = max(0, (small.seconds - Double(4 * small.floats) * beta) / 2)
-        let net = try Backbone.make(name: netType, embeddingSize: featDim, inputSize: size, seed: 1)
-        let gradientBytes = Double(4 * net.parameterCount)
-        let galleryPartBytes = Double(4 * featDim * (batchSize / 2 + batchSize / 4) * 2)
         var rows: [[String: Any]] = []
-        for (name, s, ranks, threads) in [("1 rank × 2 threads", a, 1, 2), ("2 ranks × 1 thread", b, 2, 1)] {
-            rows.append([
-                "row": name, "ranks": ranks, "threads": threads, "net": netType, "globalBatch": batchSize,
-                "probeImagesPerSecond": Harness.fixed(s.imagesPerSecond, 1), "stepMs": Harness.fixed(s.stepMs, 1),
-                "computeMs": Harness.fixed(s.computeMs, 1), "allReduceMs": Harness.fixed(s.allReduceMs, 1),
-                "allGatherMs": Harness.fixed(s.allGatherMs, 1), "waitMs": Harness.fixed(s.waitMs, 1),
-                "bytesPerStep": s.bytes, "efficiency": ranks == 1 ? "1" : Harness.fixed(efficiency, 3), "load": load,
-            ])
+        for (netName, runs) in measured {
+            let a = split(runs.one, probeImagesPerStep: probeImages)
+            let b = split(runs.two, probeImagesPerStep: probeImages)
+            let c = split(runs.half, probeImagesPerStep: halfImages)
+            for (name, s, ranks, threads) in [
+                ("1 rank × 2 threads", a, 1, 2), ("2 ranks × 1 thread", b, 2, 1), ("1 rank × 1 thread", c, 1, 1),
+            ] {
+                var row: [String: Any] = [
+                    "row": name, "ranks": ranks, "threads": threads, "net": netName,
+                    "globalBatch": threads == 1 && ranks == 1 ? batchSize / 2 : batchSize,
+                    "probeImagesPerSecond": Harness.fixed(s.imagesPerSecond, 1), "stepMs": Harness.fixed(s.stepMs, 1),
+                    "computeMs": Harness.fixed(s.computeMs, 1), "allGatherMs": Harness.fixed(s.allGatherMs, 1),
+                    "waitMs": Harness.fixed(s.waitMs, 1), "load": load, "syncBN": syncBn,
+                ]
+                if ranks == 2 {
+                    row["allReduceMs"] = Harness.fixed(s.allReduceMs, 1)
+                    row["allReduceExposedMs"] = Harness.fixed(s.allReduceWaitMs, 1)
+                    row["allReduceHiddenMs"] = Harness.fixed(max(0, s.allReduceMs - s.allReduceWaitMs), 1)
+                    row["gradientBuckets"] = s.buckets
+                    row["bytesPerStep"] = s.bytes
+                    // img/s of 2 ranks over 1 rank × 2 threads (the same two cores, the same global
+                    // batch), and over twice 1 rank × 1 thread at one rank's batch B/2.
+                    row["efficiencyVs1x2"] = Harness.fixed(b.imagesPerSecond / a.imagesPerSecond, 3)
+                    row["efficiencyVs2x1x1"] = Harness.fixed(b.imagesPerSecond / (2 * c.imagesPerSecond), 3)
+                }
+                rows.append(row)
+            }
+            let net = try Backbone.make(name: netName, embeddingSize: featDim, inputSize: size, seed: 1)
+            let gradientBytes = Double(4 * net.parameterCount)
+            let galleryPartBytes = Double(4 * featDim * (batchSize / 2 + batchSize / 4) * 2)
+            for ranks in [8, 64] {
+                let r = Double(ranks)
+                let allReduce = 2 * (r - 1) * alpha + 2 * (r - 1) / r * gradientBytes * beta
+                let allGather = (r - 1) * (alpha + galleryPartBytes * beta)
+                let compute = b.computeMs / 1000 + b.waitMs / 1000
+                let step = compute + allReduce + allGather
+                rows.append([
+                    "row": "projection", "net": netName, "ranks": ranks,
+                    "allReduceMs": Harness.fixed(1000 * allReduce, 2),
+                    "allGatherMs": Harness.fixed(1000 * allGather, 2),
+                    "stepMs": Harness.fixed(1000 * step, 1), "efficiency": Harness.fixed(compute / step, 3),
+                ])
+            }
         }
         for r in sorted {
             rows.append(["row": "all-reduce probe", "floats": r.floats, "ms": Harness.fixed(1000 * r.seconds, 3)])
@@ -144,18 +200,6 @@ public struct BenchScale: ParsableCommand {
             "row": "fit", "latencyUs": Harness.fixed(alpha * 1e6, 1),
             "bandwidthGBs": Harness.fixed(beta > 0 ? 1e-9 / beta : 0, 2),
         ])
-        for ranks in [8, 64] {
-            let r = Double(ranks)
-            let allReduce = 2 * (r - 1) * alpha + 2 * (r - 1) / r * gradientBytes * beta
-            let allGather = (r - 1) * (alpha + galleryPartBytes * beta)
-            let compute = b.computeMs / 1000 + b.waitMs / 1000
-            let step = compute + allReduce + allGather
-            rows.append([
-                "row": "projection", "ranks": ranks, "allReduceMs": Harness.fixed(1000 * allReduce, 2),
-                "allGatherMs": Harness.fixed(1000 * allGather, 2), "stepMs": Harness.fixed(1000 * step, 1),
-                "efficiency": Harness.fixed(compute / step, 3),
-            ])
-        }
         if json {
             for row in rows { try JSONLine.print(row) }
         } else {
@@ -164,6 +208,9 @@ public struct BenchScale: ParsableCommand {
                 let rest = row.filter { $0.key != "row" }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
                 print(name.padding(toLength: 20, withPad: " ", startingAt: 0) + rest.joined(separator: "  "))
             }
+            print(
+                "efficiencyVs1x2: 2-rank img/s ÷ 1 rank × 2 threads (same cores, same global batch); efficiencyVs2x1x1: 2-rank img/s ÷ (2 × 1 rank × 1 thread at B/2). allReduceMs = allReduceExposedMs (the step waited) + allReduceHiddenMs (ran behind the backward)."
+            )
         }
     }
 

@@ -6,6 +6,9 @@
 //
 // Determinism: every all-reduce sums the ranks' contributions in rank order 0, 1, …, R−1 on
 // every rank, so its result is the same bits on all ranks and does not depend on timing.
+// A started all-reduce (`startAllReduceSum`) runs behind the collectives asked for before it
+// and ahead of those asked for after it, so every rank issues the same collectives in the
+// same order whichever thread asked.
 import Foundation
 import Synchronization
 
@@ -14,6 +17,10 @@ public struct CommunicationTimes: Sendable, Equatable, Codable {
     public var allReduceSeconds = 0.0
     public var allGatherSeconds = 0.0
     public var broadcastSeconds = 0.0
+    /// Of `allReduceSeconds`, what the calling thread spent blocked: blocking all-reduces
+    /// (with any queueing behind started ones) and `wait` on started ones. The rest ran hidden
+    /// behind the caller's work.
+    public var allReduceWaitSeconds = 0.0
     /// Payload bytes this rank contributed (all-reduce buffers, all-gather parts, broadcasts).
     public var bytes = 0
     public init() {}
@@ -31,6 +38,13 @@ public protocol Communicator: AnyObject, Sendable {
     /// Sums `buffer` over the ranks, in rank order; every rank gets the same bits.
     func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>)
     func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>)
+    /// Starts `allReduceSum(buffer)` and returns at once; `completion` runs after the sum on
+    /// the communicator's thread. `buffer` belongs to the communicator until `wait` returns.
+    func startAllReduceSum(
+        _ buffer: UnsafeMutableBufferPointer<Float>, completion: @escaping @Sendable () -> Void
+    ) -> PendingAllReduce
+    /// Blocks until `pending`'s sum and completion ran.
+    func wait(_ pending: PendingAllReduce)
     /// Every rank's bytes, in rank order (the parts may differ in length).
     func allGather(_ part: UnsafeRawBufferPointer) -> [[UInt8]]
     func barrier()
@@ -49,10 +63,29 @@ public final class SingleProcessCommunicator: Communicator {
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) {}
     public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) {}
     public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) {}
+    public func startAllReduceSum(
+        _ buffer: UnsafeMutableBufferPointer<Float>, completion: @escaping @Sendable () -> Void
+    ) -> PendingAllReduce {
+        completion()
+        let pending = PendingAllReduce()
+        pending.finish()
+        return pending
+    }
+    public func wait(_ pending: PendingAllReduce) { pending.waitUntilFinished() }
     public func allGather(_ part: UnsafeRawBufferPointer) -> [[UInt8]] { [Array(part)] }
     public func barrier() {}
     public func abort(code: Int32) -> Never { exit(code) }
     public func takeTimes() -> CommunicationTimes { CommunicationTimes() }
+}
+
+/// A started all-reduce: finished once its sum and completion ran.
+public final class PendingAllReduce: Sendable {
+    private let finished = DispatchSemaphore(value: 0)
+    public init() {}
+    /// Called once, by the thread that ran the sum.
+    public func finish() { finished.signal() }
+    /// Returns once `finish` was called; only one thread waits, once.
+    public func waitUntilFinished() { finished.wait() }
 }
 
 extension Communicator {

@@ -15,6 +15,9 @@ public final class Sequential: Layer {
     var profile: LayerProfile?
     /// Where forward and backward add the multiply-adds their layers executed, when attached.
     var executed: ExecutedCompute?
+    /// Told each layer whose backward just returned (both of a fused pair), so a caller can
+    /// act on gradients as soon as they are final (data parallelism's gradient buckets).
+    var backwardDone: ((any Layer) -> Void)?
 
     private enum Step {
         case single(any Layer)
@@ -85,8 +88,11 @@ public final class Sequential: Layer {
             case .single(let layer):
                 g = timed(layer, backward: true) { layer.backward(g) }
                 executed?.countBackward(layer, input: g.shape)
+                backwardDone?(layer)
             case .batchNormPReLU(let bn, let prelu):
                 g = timed(bn, backward: true, kind: "BatchNorm+PReLU") { bn.backward(g, through: prelu) }
+                backwardDone?(bn)
+                backwardDone?(prelu)
             }
         }
         return g

@@ -4,7 +4,8 @@
 //   gathered rows are the global batch's in the order one process would have them and every
 //   rank writes the same pool in the same order;
 // - the head's loss means count every rank's rows (`FFCHead.communicator`);
-// - the probe gradients are averaged over the ranks from one flat buffer before SGD;
+// - the probe gradients are averaged over the ranks from one flat buffer before SGD, in
+//   buckets started during the last backward (`GradientExchange`);
 // - with `sync_bn`, batch norm takes its statistics over the global batch;
 // - every `pool_check_every` steps the ranks compare a CRC-32 of their pools.
 // Initial weights (and, after a resume, the restored ones) are broadcast from rank 0.
@@ -19,12 +20,24 @@ public struct RankStepStats: Sendable, Equatable, Codable {
     public var dataWaitSeconds: Double = 0
     public var allReduceSeconds: Double = 0
     public var allGatherSeconds: Double = 0
+    /// Of `allReduceSeconds`, the part the step waited for (the rest ran behind the backward:
+    /// gradient buckets); nil in metrics written before buckets existed.
+    public var allReduceWaitSeconds: Double?
+    /// Gradient buckets per step (1 with `FFC_GRADIENT_ALLREDUCE=whole`).
+    public var gradientBuckets: Int?
+    /// The pool CRC-32 all ranks agreed on after this step, when they compared.
+    public var poolChecksum: UInt32?
     /// The rest: forward, backward, head, SGD (and the broadcasts of sync-bn origins).
     public var computeSeconds: Double = 0
     /// Bytes this rank put into collectives during the step.
     public var communicatedBytes: Int = 0
     public var probeImagesPerSecond: Double = 0
     public init() {}
+
+    /// All-reduce time that ran while the step computed (0 for records without the split).
+    public var allReduceHiddenSeconds: Double {
+        allReduceWaitSeconds.map { max(0, allReduceSeconds - $0) } ?? 0
+    }
 }
 
 extension Trainer {
@@ -45,7 +58,22 @@ extension Trainer {
                 for case let norm as BatchNorm in net.network.walk().map(\.layer) { norm.synchronizer = communicator }
             }
         }
+        gradientExchange = GradientExchange(
+            probe: probe, communicator: communicator,
+            mode: try GradientExchange.mode(environment: ProcessInfo.processInfo.environment))
         broadcastWeights()
+    }
+
+    /// How the gradients are averaged, for the run summary.
+    var gradientExchangeSummary: String {
+        guard let exchange = gradientExchange else { return "" }
+        let mib = String(format: "%.1f", Double(4 * exchange.plan.floatCount) / 1_048_576)
+        switch exchange.mode {
+        case .whole: return "gradients: one all-reduce of \(mib) MiB after the backward (FFC_GRADIENT_ALLREDUCE=whole)"
+        case .buckets(let floats):
+            return
+                "gradients: \(mib) MiB in \(exchange.bucketCount) buckets of ≥ \(floats) floats (FFC_GRADIENT_BUCKET_FLOATS), all-reduced during the last backward"
+        }
     }
 
     /// Rank 0's probe and gallery weights and batch-norm statistics on every rank.
@@ -70,25 +98,9 @@ extension Trainer {
         return (pairs + instances, pairLabels + instanceLabels)
     }
 
-    /// The ranks' mean probe gradient, through one flat buffer (parameter order).
-    func averageGradients() {
-        guard ranks > 1 else { return }
-        let grads = probe.parameters.map(\.grad)
-        var flat = [Float](repeating: 0, count: grads.reduce(0) { $0 + $1.count })
-        var offset = 0
-        for g in grads {
-            flat.withUnsafeMutableBufferPointer { f in
-                (f.baseAddress! + offset).update(from: g.pointer, count: g.count)
-            }
-            offset += g.count
-        }
-        communicator.allReduceAverage(&flat)
-        offset = 0
-        for g in grads {
-            flat.withUnsafeBufferPointer { f in g.pointer.update(from: f.baseAddress! + offset, count: g.count) }
-            offset += g.count
-        }
-    }
+    /// The ranks' mean probe gradient, through one flat buffer (parameter order): waits for
+    /// the buckets the last backward started, or all-reduces the whole buffer now.
+    func averageGradients() { gradientExchange?.finish() }
 
     /// The step's record over all ranks: each rank's loss is already its share of the global
     /// mean times R, so the mean over ranks is the global loss; hit rates average (every rank
@@ -116,6 +128,7 @@ extension Trainer {
             poolsDiverged = true
             throw TrainerError.poolsDiverged(step: step, checksums: sums)
         }
+        lastPoolCheck = (step, sums[0])
     }
 
     /// Every rank's step figures, in rank order (rank 0 publishes them).

@@ -96,6 +96,10 @@ public final class Trainer {
     var lastRankStats: [RankStepStats] = []
     /// What the last step's layers executed (multiply-adds), against the model's count.
     private(set) var lastStepCompute = StepCompute()
+    /// Several ranks: averages the probe gradients, in buckets during the last backward.
+    var gradientExchange: GradientExchange?
+    /// The pool CRC-32 the ranks last agreed on, and after which step.
+    var lastPoolCheck: (step: Int, checksum: UInt32)?
 
     init(
         config: TrainingConfig, makeHead: HeadFactory, communicator: any Communicator = SingleProcessCommunicator()
@@ -223,7 +227,12 @@ public final class Trainer {
             mine.dataWaitSeconds = dataWait
             mine.allReduceSeconds = times.allReduceSeconds
             mine.allGatherSeconds = times.allGatherSeconds
-            mine.computeSeconds = max(0, mine.stepSeconds - dataWait - times.allReduceSeconds - times.allGatherSeconds)
+            mine.allReduceWaitSeconds = times.allReduceWaitSeconds
+            mine.gradientBuckets = gradientExchange?.bucketCount
+            mine.poolChecksum = lastPoolCheck?.step == step ? lastPoolCheck?.checksum : nil
+            // The all-reduce time hidden behind the backward is compute time as well.
+            mine.computeSeconds = max(
+                0, mine.stepSeconds - dataWait - times.allReduceWaitSeconds - times.allGatherSeconds)
             mine.communicatedBytes = times.bytes
             mine.probeImagesPerSecond = Double(config.probeImagesPerStep) / mine.stepSeconds
             lastRankStats = gatherRankStats(mine)
@@ -249,6 +258,7 @@ public final class Trainer {
         probe.zeroGrad()
         probe.backward(probeNormY.backward(Tensor(shape: featuresY.shape, values: output.gradProbeY)))
         probe.restoreSaved(savedX)
+        gradientExchange?.armForFinalBackward()
         probe.backward(probeNormX.backward(Tensor(shape: featuresX.shape, values: output.gradProbeX)))
         return output
     }

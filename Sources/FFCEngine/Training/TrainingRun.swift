@@ -120,6 +120,7 @@ public final class TrainingRun: ConsoleSource {
             log.line(
                 "data parallel: \(communicator.size) ranks × \(BLAS.threads) thread(s), global batch \(communicator.size) × \(config.batchSize) pairs, sync-bn \(config.syncBN ? "on" : "off"), pool checksums every \(config.poolCheckEvery) steps"
             )
+            log.line(trainer.gradientExchangeSummary)
         }
         for refusal in refusals { record(EventRecord(step: resumedStep ?? 0, kind: .warning, message: refusal)) }
         if let resumedStep {
@@ -355,14 +356,16 @@ public final class TrainingRun: ConsoleSource {
             100 * r.loaders.reduce(0) { $0 + $1.trainerWaitShare }, DurationFormat.compact(eta), r.residentBytes >> 20)
     }
 
-    /// Several ranks: each rank's step split (compute, data wait, all-reduce, all-gather) and
+    /// Several ranks: each rank's step split (compute, data wait, all-reduce and the part of it
+    /// hidden behind the backward, all-gather) and
     /// the slowest one, whose compute and data wait the others spend waiting in collectives.
     public static func ranksLine(_ ranks: [RankStepStats], slowest: RankStepStats) -> String {
         let parts = ranks.map { r in
             String(
-                format: "rank %d %.0f img/s compute %.0f ms wait %.0f ms all-reduce %.0f ms all-gather %.0f ms",
+                format:
+                    "rank %d %.0f img/s compute %.0f ms wait %.0f ms all-reduce %.0f ms (%.0f hidden) all-gather %.0f ms",
                 r.rank, r.probeImagesPerSecond, 1000 * r.computeSeconds, 1000 * r.dataWaitSeconds,
-                1000 * r.allReduceSeconds, 1000 * r.allGatherSeconds)
+                1000 * r.allReduceSeconds, 1000 * r.allReduceHiddenSeconds, 1000 * r.allGatherSeconds)
         }
         return "ranks: " + parts.joined(separator: "; ") + "; slowest rank \(slowest.rank) (\(slowest.host))"
     }
